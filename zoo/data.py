@@ -1,0 +1,194 @@
+"""Datasets as float32 NHWC images in [0, 1] through ``tf.data``.
+
+``fashion_mnist`` works offline from the IDX files of the Debian package
+``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``); set
+``ZOO_FASHION_MNIST_DIR`` to read them from another directory. ``mnist``, ``cifar10`` and
+``celeb_a`` (and ``fashion_mnist`` when its IDX files are absent) come from
+tensorflow-datasets, which downloads them when online. ``ZOO_OFFLINE=1`` forbids any
+download (the tests set it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import DataError
+
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_ENV = "ZOO_FASHION_MNIST_DIR"
+IDX_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+CELEBA_CROP = 140  # centre crop (pixels) before area downsampling to 64x64
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """Static facts about a dataset as the zoo serves it."""
+
+    name: str
+    resolution: int
+    channels: int
+    tfds_name: str
+    test_split: str
+
+
+DATASETS = {
+    "fashion_mnist": DatasetInfo("fashion_mnist", 28, 1, "fashion_mnist", "test"),
+    "mnist": DatasetInfo("mnist", 28, 1, "mnist", "test"),
+    "cifar10": DatasetInfo("cifar10", 32, 3, "cifar10", "test"),
+    "celeb_a": DatasetInfo("celeb_a", 64, 3, "celeb_a", "test"),
+}
+SPLITS = ("train", "test")
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The ``DatasetInfo`` of a dataset name; ``DataError`` for an unknown one."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}") from None
+
+
+def read_idx_images(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX3 image file (optionally gzipped) into uint8 [N, H, W, 1].
+
+    Raises ``DataError`` naming the file when it is truncated or not an IDX3 file.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:  # gzip raises these for corrupt/truncated data
+        raise DataError(f"cannot read {path}: {err}") from None
+    if len(raw) < 16:
+        raise DataError(f"{path} is truncated: {len(raw)} bytes, no IDX header")
+    magic, n, rows, cols = struct.unpack(">IIII", raw[:16])
+    if magic != 0x00000803:
+        raise DataError(f"{path} is not an IDX3 image file (magic {magic:#010x}, expected 0x00000803)")
+    expected = 16 + n * rows * cols
+    if len(raw) != expected:
+        raise DataError(f"{path} is truncated or corrupt: {len(raw)} bytes, expected {expected}")
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(n, rows, cols, 1)
+
+
+def _find_idx(directory: Path, split: str) -> Path | None:
+    for name in (IDX_FILES[split] + ".gz", IDX_FILES[split]):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def _fashion_mnist_dirs() -> list[tuple[str, Path | None]]:
+    env = os.environ.get(FASHION_MNIST_ENV)
+    return [
+        (f"${FASHION_MNIST_ENV}", Path(env) if env else None),
+        (DEBIAN_FASHION_MNIST, Path(DEBIAN_FASHION_MNIST)),
+    ]
+
+
+def _offline() -> bool:
+    return os.environ.get("ZOO_OFFLINE", "") not in ("", "0")
+
+
+def _load_tfds(info: DatasetInfo, split: str) -> tf.data.Dataset:
+    import tensorflow_datasets as tfds
+
+    return tfds.load(info.tfds_name, split=split, download=not _offline(), as_supervised=False)
+
+
+def _tfds_images(info: DatasetInfo, ds: tf.data.Dataset) -> tf.data.Dataset:
+    def image(example):
+        img = example["image"]
+        if info.name == "celeb_a":  # seed 000 Table 1: centre-cropped, area downsampled
+            h, w = tf.shape(img)[0], tf.shape(img)[1]
+            top, left = (h - CELEBA_CROP) // 2, (w - CELEBA_CROP) // 2
+            img = tf.image.crop_to_bounding_box(img, top, left, CELEBA_CROP, CELEBA_CROP)
+            img = tf.image.resize(img, (64, 64), method="area")
+            img = tf.cast(tf.clip_by_value(tf.round(img), 0, 255), tf.uint8)
+        return img
+
+    return ds.map(image, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def load_images(name: str, split: str) -> tuple[tf.data.Dataset, int | None]:
+    """Unbatched uint8 [H, W, C] images of one split, and their count when known.
+
+    Fashion-MNIST is read from IDX files when found (in memory); everything else goes
+    through tensorflow-datasets. Raises ``DataError`` naming every place searched.
+    """
+    info = dataset_info(name)
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r} for {name}; expected one of {', '.join(SPLITS)}")
+    searched = []
+    if name == "fashion_mnist":
+        for label, directory in _fashion_mnist_dirs():
+            if directory is None:
+                searched.append(f"{label} (unset)")
+                continue
+            path = _find_idx(directory, split)
+            if path is None:
+                searched.append(f"{directory} (no {IDX_FILES[split]}[.gz])")
+                continue
+            images = read_idx_images(path)
+            if images.shape[1:] != (28, 28, 1):
+                raise DataError(f"{path}: images are {images.shape[1:3]}, expected 28x28")
+            return tf.data.Dataset.from_tensor_slices(images), len(images)
+    try:
+        ds = _load_tfds(info, split)
+    except Exception as err:  # tfds raises many types; the user needs one line
+        why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        mode = "download disabled by ZOO_OFFLINE" if _offline() else "download failed"
+        searched.append(f"tensorflow-datasets '{info.tfds_name}' ({mode}: {why[:160]})")
+        hint = " Install it with: apt-get install dataset-fashion-mnist." if name == "fashion_mnist" else ""
+        raise DataError(f"dataset {name} ({split}) not found; searched: {'; '.join(searched)}.{hint}") from None
+    return _tfds_images(info, ds), None
+
+
+def _to_float(images: tf.Tensor) -> tf.Tensor:
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def train_dataset(
+    name: str,
+    batch_size: int,
+    seed: int,
+    skip_batches: int = 0,
+    shuffle_buffer: int = 60_000,
+) -> tf.data.Dataset:
+    """Infinite, shuffled float32 batches [B, H, W, C] in [0, 1] of the train split.
+
+    Deterministic for a given ``seed``: the i-th batch is the same in every run, and
+    ``skip_batches=k`` starts at batch k of that same stream (how ``--resume`` continues
+    the data order exactly).
+    """
+    if batch_size < 1:
+        raise DataError(f"batch size must be >= 1, got {batch_size}")
+    images, count = load_images(name, "train")
+    if count is not None and count < batch_size:
+        raise DataError(f"{name} has {count} training images, fewer than the batch size {batch_size}")
+    buffer = min(shuffle_buffer, count) if count else shuffle_buffer
+    ds = images.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.batch(batch_size, drop_remainder=True).map(_to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+    options = tf.data.Options()
+    options.deterministic = True
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def test_images(name: str, count: int | None = None) -> np.ndarray:
+    """The first ``count`` held-out test images as float32 [N, H, W, C] in [0, 1]."""
+    images, available = load_images(name, "test")
+    if count is not None:
+        if available is not None and count > available:
+            raise DataError(f"{name} test split has {available} images, {count} requested")
+        images = images.take(count)
+    array = np.concatenate([b.numpy() for b in images.batch(1024)], axis=0)
+    return array.astype(np.float32) / 255.0

@@ -1,0 +1,18 @@
+"""Model families, by the name used in run directories and recipes."""
+
+from zoo.errors import ZooError
+from zoo.models.gan import GAN
+from zoo.models.ige_gan import IGEGAN
+
+FAMILIES = {"gan": GAN, "ige_gan": IGEGAN}
+
+
+def family_class(name: str):
+    """The model class of a family name; ``ZooError`` for an unknown one."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ZooError(f"unknown model family {name!r}; known: {', '.join(FAMILIES)}") from None
+
+
+__all__ = ["FAMILIES", "GAN", "IGEGAN", "family_class"]

@@ -1,0 +1,145 @@
+"""IGE-GAN: a GAN plus an encoder trained to Invert the Generator (seed 000 §3.1, A.2)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from zoo import losses, networks
+from zoo.errors import ZooError
+from zoo.models.gan import GAN
+from zoo.trainer import Player
+
+INVERSIONS = ("x_ae", "z_ae", "x_adv", "z_adv")
+SCHEDULES = ("joint", "posthoc")
+
+
+class IGEGAN(GAN):
+    """GAN + encoder E trained by one inversion loss (Rubenstein et al. 2018, §3.1, A.2).
+
+    D and G follow eq. (1) (see ``GAN``). E minimises exactly one of
+      x_ae:  E_z l2(G(z), G(E(G(z))))                         (eq. 6)
+      z_ae:  E_z l2(z, E(G(z)))                               (eq. 5)
+      z_adv: E_z[-log D2(G(z), E(G(z)))], with D2 minimising
+             E_z[-log D2(G(z), z) - log(1 - D2(G(z), E(G(z))))]        (§3.1, "Adversarial Z")
+      x_adv: E_z[-log D2(G(E(G(z))), z)], with D2 minimising
+             E_z[-log D2(G(z), z) - log(1 - D2(G(E(G(z))), z))]       (§3.1, "Adversarial X")
+    l2 is the Euclidean distance. The inversion loss never updates G (seed 000 found that
+    harmful): only E's variables are differentiated. D2 is a joint (x, z) discriminator
+    (A.3.2) with its own optimiser, and carries the WGAN-GP penalty like D.
+
+    Schedules: ``joint`` trains D, G, E (and D2) at every step; ``posthoc`` trains D and G
+    until ``encoder_start_step``, then freezes G and D and trains E (and D2) only
+    (seed 000 §5: "the encoder can be trained separately after the generator").
+    """
+
+    PHASES = ("joint", "gan", "encoder")
+
+    def __init__(
+        self,
+        inversion: str = "x_ae",
+        encoder_schedule: str = "joint",
+        encoder_start_step: int = 0,
+        **kwargs,
+    ):
+        if inversion not in INVERSIONS:
+            raise ZooError(f"unknown inversion {inversion!r}; expected one of {', '.join(INVERSIONS)}")
+        if encoder_schedule not in SCHEDULES:
+            raise ZooError(
+                f"unknown encoder_schedule {encoder_schedule!r}; expected one of {', '.join(SCHEDULES)}"
+            )
+        if int(encoder_start_step) < 0:
+            raise ZooError(f"encoder_start_step must be >= 0, got {encoder_start_step}")
+        super().__init__(**kwargs)
+        self.inversion = inversion
+        self.encoder_schedule = encoder_schedule
+        self.encoder_start_step = int(encoder_start_step)
+        shape = (self.resolution, self.channels, self.latent_dim, self.width)
+        self.encoder = networks.build_encoder(*shape)
+        self.inversion_discriminator = (
+            networks.build_joint_discriminator(*shape, name="inversion_discriminator")
+            if inversion.endswith("_adv")
+            else None
+        )
+        self.phase = self.phase_for_step(0)
+
+    def phase_for_step(self, step: int) -> str:
+        if self.encoder_schedule == "joint":
+            return "joint"
+        return "gan" if step < self.encoder_start_step else "encoder"
+
+    def all_players(self) -> list[Player]:
+        gan_phases, encoder_phases = ("joint", "gan"), ("joint", "encoder")
+        players = [
+            Player("d", self.discriminator, self.discriminator_objective, True, gan_phases),
+            Player("g", self.generator, self.generator_objective, False, gan_phases),
+        ]
+        if self.inversion_discriminator is not None:
+            players.append(
+                Player(
+                    "d2",
+                    self.inversion_discriminator,
+                    self.inversion_discriminator_objective,
+                    True,
+                    encoder_phases,
+                )
+            )
+        players.append(Player("e", self.encoder, self.encoder_objective, False, encoder_phases))
+        return players
+
+    def extra_metric_names(self):
+        return ("latent_recovery",)
+
+    # --------------------------------------------------------------- objectives
+    def encoder_objective(self, x, z) -> dict:
+        fake = tf.stop_gradient(self.generator(z, training=True))
+        z_hat = self.encoder(fake, training=True)
+        if self.inversion == "x_ae":
+            loss = losses.x_ae_loss(fake, self.generator(z_hat, training=True))
+        elif self.inversion == "z_ae":
+            loss = losses.z_ae_loss(z, z_hat)
+        elif self.inversion == "z_adv":
+            loss = losses.adversarial_inversion_encoder_loss(
+                self.inversion_discriminator([fake, z_hat], training=True)
+            )
+        else:  # x_adv
+            refake = self.generator(z_hat, training=True)
+            loss = losses.adversarial_inversion_encoder_loss(
+                self.inversion_discriminator([refake, z], training=True)
+            )
+        return {"loss": loss, "latent_recovery": losses.latent_recovery_error(z, z_hat)}
+
+    def inversion_discriminator_objective(self, x, z) -> dict:
+        fake = self.generator(z, training=True)
+        z_hat = self.encoder(fake, training=True)
+        if self.inversion == "z_adv":  # (G(z), z) vs (G(z), E(G(z)))
+            true_pair, inverted_pair = (fake, z), (fake, z_hat)
+        else:  # x_adv: (G(z), z) vs (G(E(G(z))), z)
+            true_pair, inverted_pair = (fake, z), (self.generator(z_hat, training=True), z)
+        both = [tf.concat([a, b], axis=0) for a, b in zip(true_pair, inverted_pair)]
+        true_logits, inverted_logits = tf.split(
+            self.inversion_discriminator(both, training=True), 2, axis=0
+        )
+        penalty = self.gradient_penalty_term(
+            lambda t: self.inversion_discriminator(t, training=True),
+            list(true_pair),
+            list(inverted_pair),
+        )
+        loss = losses.adversarial_inversion_discriminator_loss(true_logits, inverted_logits)
+        return {"loss": loss + penalty}
+
+    # ---------------------------------------------------------------- inference
+    def encode(self, x: tf.Tensor) -> tf.Tensor:
+        """E(x) in inference mode."""
+        return self.encoder(x, training=False)
+
+    def reconstruct(self, x: tf.Tensor) -> tf.Tensor:
+        """G(E(x)) in inference mode."""
+        return self.generator(self.encoder(x, training=False), training=False)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "inversion": self.inversion,
+            "encoder_schedule": self.encoder_schedule,
+            "encoder_start_step": self.encoder_start_step,
+        }

@@ -1,0 +1,150 @@
+"""SN-DCGAN networks of seed 000 (Rubenstein et al. 2018), appendix A.3.2.
+
+All factories take ``(resolution, channels, latent_dim, width)``; ``width`` multiplies
+every filter count (1.0 = the paper's 64/128/256/512), so a ``tiny`` width exists for
+tests. Pixels are in [0, 1] everywhere.
+
+Resolutions: any multiple of 8 (32, 64, ...) follows the paper literally: the generator
+starts at d_R/8 and upsamples three times by 2. A resolution that is a multiple of 4 but
+not of 8 (28 for MNIST-like data) starts at d_R/4 (7x7 for 28) and makes the *first*
+4x4 transposed convolution stride 1 instead of 2, so the layer count, kernel sizes and
+filter counts are those of the paper and the output is exactly 28x28 with no cropping.
+Discriminator and encoder trunks use "same" padding, so 28 -> 28 -> 14 -> 14 -> 7 -> 7
+-> 4 -> 4 spatially.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from zoo.errors import ZooError
+
+# (filters at width 1.0, kernel, stride) of the discriminator/encoder trunk (A.3.2).
+TRUNK = ((64, 3, 1), (128, 4, 2), (128, 3, 1), (256, 4, 2), (256, 3, 1), (512, 4, 2), (512, 3, 1))
+LEAKY_SLOPE = 0.1
+
+
+def scaled(filters: int, width: float) -> int:
+    """Filter count ``filters * width``, at least 1."""
+    return max(1, int(round(filters * width)))
+
+
+def check_shape(resolution: int, channels: int, latent_dim: int, width: float) -> None:
+    """Raise ``ZooError`` for a shape the SN-DCGAN networks cannot produce."""
+    if resolution < 8 or resolution % 4:
+        raise ZooError(f"resolution must be a multiple of 4 and >= 8 (28, 32, 64), got {resolution}")
+    if channels < 1:
+        raise ZooError(f"channels must be >= 1, got {channels}")
+    if latent_dim < 1:
+        raise ZooError(f"latent_dim must be >= 1, got {latent_dim}")
+    if not width > 0:
+        raise ZooError(f"width must be > 0, got {width}")
+
+
+def _sn(layer: layers.Layer) -> layers.Layer:
+    # Normalises only when called with training=True (keras.layers.SpectralNormalization).
+    return layers.SpectralNormalization(layer, power_iterations=1)
+
+
+def _layer_norm() -> layers.Layer:
+    # Layer norm over all units of a layer (Ba et al. 2016): H, W and C.
+    return layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)
+
+
+def build_generator(
+    resolution: int, channels: int, latent_dim: int, width: float = 1.0, name: str = "generator"
+) -> keras.Model:
+    """Generator G: z -> x in [0, 1] (seed 000 A.3.2).
+
+    FC(512*d8*d8) -> LN -> ReLU -> reshape -> 3 x [TransposeConv 4x4 stride 2 -> LN -> ReLU]
+    (256, 128, 64 filters) -> TransposeConv 3x3 stride 1 to ``channels`` -> (tanh + 1) / 2.
+    For resolution 28 the start is 7x7 and the first transposed conv has stride 1
+    (see the module docstring).
+    """
+    check_shape(resolution, channels, latent_dim, width)
+    if resolution % 8 == 0:
+        start, strides = resolution // 8, (2, 2, 2)
+    else:
+        start, strides = resolution // 4, (1, 2, 2)
+    z = keras.Input((latent_dim,), name="z")
+    top = scaled(512, width)
+    h = layers.Dense(start * start * top)(z)
+    h = layers.LayerNormalization(axis=-1, epsilon=1e-5)(h)
+    h = layers.ReLU()(h)
+    h = layers.Reshape((start, start, top))(h)
+    for filters, stride in zip((256, 128, 64), strides):
+        h = layers.Conv2DTranspose(scaled(filters, width), 4, strides=stride, padding="same")(h)
+        h = _layer_norm()(h)
+        h = layers.ReLU()(h)
+    h = layers.Conv2DTranspose(channels, 3, strides=1, padding="same")(h)
+    x = layers.Activation(lambda t: (keras.ops.tanh(t) + 1.0) / 2.0, dtype="float32", name="images")(h)
+    return keras.Model(z, x, name=name)
+
+
+def build_encoder(
+    resolution: int, channels: int, latent_dim: int, width: float = 1.0, name: str = "encoder"
+) -> keras.Model:
+    """Encoder E: x -> z (seed 000 A.3.2): the discriminator trunk with LN instead of SN,
+    LeakyReLU(0.1), and a final FC to ``latent_dim``."""
+    check_shape(resolution, channels, latent_dim, width)
+    x = keras.Input((resolution, resolution, channels), name="images")
+    h = x
+    for filters, kernel, stride in TRUNK:
+        h = layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same")(h)
+        h = _layer_norm()(h)
+        h = layers.LeakyReLU(LEAKY_SLOPE)(h)
+    h = layers.Flatten()(h)
+    z = layers.Dense(latent_dim, dtype="float32", name="z")(h)
+    return keras.Model(x, z, name=name)
+
+
+def build_discriminator(
+    resolution: int, channels: int, width: float = 1.0, name: str = "discriminator"
+) -> keras.Model:
+    """Discriminator D: x -> logit (seed 000 A.3.2, GAN models).
+
+    Spectral normalisation on every conv and the final dense; LeakyReLU(0.1); no
+    normalisation of activations. Outputs one logit per example, shape [B, 1].
+    """
+    check_shape(resolution, channels, 1, width)
+    x = keras.Input((resolution, resolution, channels), name="images")
+    h = x
+    for filters, kernel, stride in TRUNK:
+        h = _sn(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
+        h = layers.LeakyReLU(LEAKY_SLOPE)(h)
+    h = layers.Flatten()(h)
+    logits = _sn(layers.Dense(1, dtype="float32"))(h)
+    return keras.Model(x, logits, name=name)
+
+
+def build_joint_discriminator(
+    resolution: int,
+    channels: int,
+    latent_dim: int,
+    width: float = 1.0,
+    heads: int = 1,
+    name: str = "joint_discriminator",
+) -> keras.Model:
+    """Joint discriminator D(x, z) -> logits (seed 000 A.3.2, BiGAN / adversarial losses).
+
+    At every conv layer z, seen as a 1x1xd_z map, goes through a spectrally-normalised 1x1
+    convolution and is added as a per-channel bias broadcast over height and width, before
+    the LeakyReLU. ``heads`` > 1 gives several final FC layers on one shared trunk (seed
+    000 shares all parameters but the final layer between two joint discriminators);
+    output shape [B, heads].
+    """
+    check_shape(resolution, channels, latent_dim, width)
+    x = keras.Input((resolution, resolution, channels), name="images")
+    z = keras.Input((latent_dim,), name="z")
+    z_map = layers.Reshape((1, 1, latent_dim))(z)
+    h = x
+    for filters, kernel, stride in TRUNK:
+        n = scaled(filters, width)
+        h = _sn(layers.Conv2D(n, kernel, strides=stride, padding="same"))(h)
+        bias = _sn(layers.Conv2D(n, 1, use_bias=False))(z_map)  # [B, 1, 1, n]
+        h = layers.Add()([h, bias])  # broadcast over H, W
+        h = layers.LeakyReLU(LEAKY_SLOPE)(h)
+    h = layers.Flatten()(h)
+    logits = _sn(layers.Dense(heads, dtype="float32"))(h)
+    return keras.Model([x, z], logits, name=name)

@@ -1,0 +1,237 @@
+"""Shared command-line recipe: flags, run directory, training, grids, metrics, export.
+
+A family's recipe is a ``Recipe``: its name, its extra flags and how they map to
+constructor arguments. ``main`` does the rest, identically for every family.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import TrainingDiverged, ZooError
+
+# Flags that --resume may not change (the run's stored value is used).
+FIXED_ON_RESUME = ("dataset", "preset", "batch_size", "latent_dim", "width", "lr", "gp_weight", "d_steps", "seed")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A family's command-line recipe."""
+
+    family: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    model_kwargs: Callable[[argparse.Namespace], dict]
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = nonnegative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
+    from zoo.data import DATASETS
+    from zoo.presets import PRESETS
+
+    p = argparse.ArgumentParser(description=recipe.description)
+    p.add_argument("--dataset", choices=sorted(DATASETS), default=None, help="default: fashion_mnist")
+    p.add_argument("--preset", choices=list(PRESETS), default=None, help="default: cpu")
+    p.add_argument("--steps", type=positive_int, help="total training steps (preset's by default)")
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--latent-dim", type=positive_int)
+    p.add_argument("--width", type=positive_float, help="filter-count multiplier (1.0 = paper)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate of every player")
+    p.add_argument("--gp-weight", type=nonnegative_float, help="WGAN-GP penalty weight (0 = off)")
+    p.add_argument("--d-steps", type=positive_int, help="critic updates per generator update")
+    p.add_argument("--seed", type=int, default=None, help="default: 0")
+    p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints")
+    p.add_argument("--log-every", type=positive_int, default=100, help="steps between progress lines")
+    p.add_argument("--eval-images", type=positive_int, help="held-out images for metrics.json")
+    p.add_argument("--out", default=None, help="run directory (default: runs/<family>-<dataset>-<time>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--no-export", action="store_true", help="skip the TF Serving export")
+    p.add_argument("--serving-root", default="serving", help="where the export goes (default: ./serving)")
+    recipe.add_arguments(p)
+    return p
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: Recipe) -> dict:
+    """Merge stored run settings (on --resume), flags and the preset into one dict."""
+    from zoo.presets import get_preset
+
+    run_dir = Path(args.out) if args.out else None
+    stored = None
+    if args.resume:
+        if run_dir is None:
+            parser.error("--resume needs --out DIR (the run to continue)")
+        config_path = run_dir / "config.json"
+        if not config_path.is_file():
+            raise ZooError(f"--resume: {config_path} not found; nothing to resume")
+        stored = json.loads(config_path.read_text())
+        if stored.get("family") != recipe.family:
+            raise ZooError(f"--resume: {run_dir} is a {stored.get('family')} run, not {recipe.family}")
+        for key in FIXED_ON_RESUME:
+            given = getattr(args, key)
+            if given is not None and given != stored["settings"][key]:
+                flag = "--" + key.replace("_", "-")
+                raise ZooError(f"--resume: {flag} {given} differs from the run's {stored['settings'][key]}")
+    if stored is not None:
+        settings = dict(stored["settings"])
+        settings["steps"] = args.steps or settings["steps"]
+        settings["checkpoint_every"] = args.checkpoint_every or settings["checkpoint_every"]
+        settings["eval_images"] = args.eval_images or settings["eval_images"]
+        return {"settings": settings, "model": stored["model"], "run_dir": run_dir, "resume": True}
+    preset_name = args.preset or "cpu"
+    preset = get_preset(
+        preset_name,
+        steps=args.steps, batch_size=args.batch_size, latent_dim=args.latent_dim, width=args.width,
+        learning_rate=args.lr, gp_weight=args.gp_weight, d_steps=args.d_steps,
+        checkpoint_every=args.checkpoint_every, eval_images=args.eval_images,
+    )
+    dataset = args.dataset or "fashion_mnist"
+    settings = {
+        "dataset": dataset, "preset": preset_name, "steps": preset.steps, "batch_size": preset.batch_size,
+        "latent_dim": preset.latent_dim, "width": preset.width, "lr": preset.learning_rate,
+        "gp_weight": preset.gp_weight, "d_steps": preset.d_steps, "seed": 0 if args.seed is None else args.seed,
+        "checkpoint_every": preset.checkpoint_every, "eval_images": preset.eval_images,
+    }
+    if run_dir is None:
+        run_dir = Path("runs") / f"{recipe.family}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return {"settings": settings, "model": None, "run_dir": run_dir, "resume": False}
+
+
+def _save_grids(model, x_test: np.ndarray, run_dir: Path, seed: int) -> list[str]:
+    """Seed 000 appendix B grids: samples, real/fake reconstructions, interpolations."""
+    from zoo.metrics import batched
+    from zoo.visualize import interleave_rows, interpolation_codes, save_grid
+
+    rng = np.random.default_rng(seed + 1)
+    gen = lambda t: model.generator(t, training=False)  # noqa: E731
+    enc = lambda t: model.encoder(t, training=False)  # noqa: E731
+    cols = 8
+    z = rng.standard_normal((64, model.latent_dim)).astype(np.float32)
+    samples = batched(gen, z)
+    paths = [save_grid(samples, run_dir / "samples.png", cols)]
+    real = x_test[:32]
+    paths.append(save_grid(interleave_rows(real, batched(gen, batched(enc, real)), cols),
+                           run_dir / "reconstructions_real.png", cols))
+    fake = samples[:32]
+    paths.append(save_grid(interleave_rows(fake, batched(gen, batched(enc, fake)), cols),
+                           run_dir / "reconstructions_fake.png", cols))
+    steps = 8
+    for kind, pool in (("real", x_test[32:48]), ("fake", samples[32:48])):
+        a, b = pool[0::2], pool[1::2]
+        codes = interpolation_codes(batched(enc, a), batched(enc, b), steps).reshape(-1, model.latent_dim)
+        middle = batched(gen, codes).reshape(len(a), steps, *a.shape[1:])
+        rows = np.concatenate([a[:, None], middle, b[:, None]], axis=1).reshape(-1, *a.shape[1:])
+        paths.append(save_grid(rows, run_dir / f"interpolations_{kind}.png", steps + 2))
+    return [str(p) for p in paths]
+
+
+def run(recipe: Recipe, argv: list[str] | None = None) -> int:
+    """Parse flags, train, evaluate, draw grids, write metrics.json, export. Exit code."""
+    parser = build_parser(recipe)
+    args = parser.parse_args(argv)
+    t_start = time.perf_counter()
+    try:
+        return _run(recipe, parser, args, t_start)
+    except TrainingDiverged as err:
+        print(f"error: training diverged: {err}", file=sys.stderr)
+        return 3
+    except ZooError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _run(recipe: Recipe, parser, args, t_start: float) -> int:
+    from zoo import data, training
+    from zoo.metrics import encoder_report
+    from zoo.models import family_class
+
+    resolved = _resolve(args, parser, recipe)
+    s, run_dir = resolved["settings"], resolved["run_dir"]
+    info = data.dataset_info(s["dataset"])
+    if resolved["model"] is None:
+        model_config = {
+            "resolution": info.resolution, "channels": info.channels, "latent_dim": s["latent_dim"],
+            "width": s["width"], "d_steps": s["d_steps"], "gp_weight": s["gp_weight"], "seed": s["seed"],
+            **recipe.model_kwargs(args, s),
+        }
+    else:
+        model_config = resolved["model"]
+    # Load data before creating anything on disk: a missing dataset leaves no debris.
+    x_test = data.test_images(s["dataset"], s["eval_images"])
+    make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
+    make_dataset(0)
+    model = family_class(recipe.family).from_config(model_config)
+    model.compile(learning_rate=s["lr"])
+    if not resolved["resume"]:
+        if (run_dir / "checkpoints").exists():
+            raise ZooError(f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --out")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(run_dir / "config.json", {"family": recipe.family, "model": model.get_config(), "settings": s})
+    else:
+        _write_json(run_dir / "config.json", {"family": recipe.family, "model": model_config, "settings": s})
+    print(f"run directory: {run_dir}", flush=True)
+    result = training.train(
+        model, make_dataset, steps=s["steps"], batch_size=s["batch_size"], run_dir=run_dir,
+        checkpoint_every=s["checkpoint_every"], resume=resolved["resume"], log_every=args.log_every,
+    )
+    metrics = encoder_report(model, x_test, seed=s["seed"])
+    grids = _save_grids(model, x_test, run_dir, s["seed"])
+    metrics.update({
+        "family": recipe.family, "dataset": s["dataset"], "steps": result.steps,
+        "steps_this_invocation": result.steps - result.start_step,
+        "train_time_s": round(result.train_seconds, 2), "images_per_second": round(result.images_per_second, 1),
+        "wall_time_s": round(time.perf_counter() - t_start, 2), "grids": grids,
+    })
+    _write_json(run_dir / "metrics.json", metrics)
+    print(json.dumps({k: metrics[k] for k in ("reconstruction_psnr", "random_pair_psnr", "latent_recovery_error",
+                                               "steps", "wall_time_s", "images_per_second")}), flush=True)
+    if not args.no_export:
+        from export.serving import export_run
+
+        summary = export_run(run_dir, args.serving_root)
+        metrics["export"] = summary
+        metrics["wall_time_s"] = round(time.perf_counter() - t_start, 2)
+        _write_json(run_dir / "metrics.json", metrics)
+        for name, info_ in summary["models"].items():
+            print(f"exported {name} version {info_['version']} -> {info_['path']}", flush=True)
+    return 0

@@ -1,0 +1,224 @@
+"""The one adversarial trainer every family builds on.
+
+``AdversarialModel`` owns the mechanics of ``train_step``: seeded latent sampling, the
+``d_steps`` critic updates per generator update, one Adam optimiser per player, the
+optional WGAN-GP penalty, metric trackers, a step counter and the checkpointable state.
+A family only declares its players (network + objective) and writes the objectives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import keras
+import tensorflow as tf
+
+from zoo import losses
+from zoo.errors import ZooError
+
+Objective = Callable[[tf.Tensor, tf.Tensor], dict]
+
+
+@dataclasses.dataclass(frozen=True)
+class Player:
+    """One network with its own optimiser and objective.
+
+    ``objective(x, z)`` returns a dict with the scalar ``"loss"`` minimised w.r.t. the
+    network's trainable variables, plus any extra scalars to show as metrics.
+    ``critic`` players are updated ``d_steps`` times per step, the others once.
+    ``phases`` lists the training phases in which the player is updated.
+    """
+
+    name: str
+    network: keras.Model
+    objective: Objective
+    critic: bool = False
+    phases: tuple[str, ...] = ("joint",)
+
+
+class AdversarialModel(keras.Model):
+    """Base trainer for GAN-like families (TensorFlow backend).
+
+    Args:
+        resolution, channels, latent_dim, width: shape of the data, of z, and the network
+            width multiplier (see ``zoo.networks``).
+        d_steps: critic updates per generator/encoder update. Each critic update draws a
+            fresh z and reuses the step's real batch.
+        gp_weight: weight of the WGAN-GP penalty added to every critic loss (0 = off).
+            Interpolation coefficients are uniform in [0, 1], one per example.
+        seed: seed of the model's ``keras.random.SeedGenerator`` (latents, GP mixing).
+    """
+
+    PHASES: tuple[str, ...] = ("joint",)
+
+    def __init__(
+        self,
+        resolution: int = 28,
+        channels: int = 1,
+        latent_dim: int = 64,
+        width: float = 1.0,
+        d_steps: int = 1,
+        gp_weight: float = 0.0,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(d_steps) < 1:
+            raise ZooError(f"d_steps must be >= 1, got {d_steps}")
+        if float(gp_weight) < 0:
+            raise ZooError(f"gp_weight must be >= 0, got {gp_weight}")
+        self.resolution = int(resolution)
+        self.channels = int(channels)
+        self.latent_dim = int(latent_dim)
+        self.width = float(width)
+        self.d_steps = int(d_steps)
+        self.gp_weight = float(gp_weight)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.step = keras.Variable(0, dtype="int64", trainable=False, name="step")
+        self.phase = self.PHASES[0]
+        self.optimizers: dict[str, keras.optimizers.Optimizer] = {}
+        self._trackers: dict[str, keras.metrics.Mean] = {}
+
+    # ----------------------------------------------------------------- family API
+    def all_players(self) -> list[Player]:
+        """Every player of the family, in update order. Families override this."""
+        raise NotImplementedError
+
+    def extra_metric_names(self) -> Sequence[str]:
+        """Names of the non-loss scalars the objectives return (e.g. latent recovery)."""
+        return ()
+
+    def phase_for_step(self, step: int) -> str:
+        """The training phase at a given global step (one phase unless overridden)."""
+        return self.PHASES[0]
+
+    # ------------------------------------------------------------------ mechanics
+    def sample_latent(self, batch_size) -> tf.Tensor:
+        """z ~ N(0, I) of shape [batch_size, latent_dim], from the model's seed generator."""
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def active_players(self) -> list[Player]:
+        return [p for p in self.all_players() if self.phase in p.phases]
+
+    def set_phase(self, phase: str) -> None:
+        """Switch phase; the next ``fit`` retraces ``train_step`` for the new players."""
+        if phase not in self.PHASES:
+            raise ZooError(f"unknown phase {phase!r}; expected one of {', '.join(self.PHASES)}")
+        if phase != self.phase:
+            self.phase = phase
+            self.train_function = None
+
+    def networks(self) -> dict[str, keras.Model]:
+        """Every network of the model by player name."""
+        return {p.name: p.network for p in self.all_players()}
+
+    def compile(
+        self,
+        learning_rate: float = 2e-4,
+        beta_1: float = 0.5,
+        beta_2: float = 0.999,
+        optimizers: dict[str, keras.optimizers.Optimizer] | None = None,
+        **kwargs,
+    ) -> None:
+        """One Adam(learning_rate, beta_1, beta_2) per player, as in seed 000 A.3.3.
+
+        ``optimizers`` may replace some of them by player name (e.g. ``{"e": ...}``).
+        """
+        super().compile(**kwargs)
+        players = self.all_players()
+        names = [p.name for p in players]
+        unknown = sorted(set(optimizers or {}) - set(names))
+        if unknown:
+            raise ZooError(f"optimizers for unknown players {unknown}; players are {names}")
+        self.optimizers = {}
+        for p in players:
+            opt = (optimizers or {}).get(p.name) or keras.optimizers.Adam(
+                learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, name=f"{p.name}_adam"
+            )
+            # Build now so checkpoints can restore slot variables before the first step.
+            opt.build(p.network.trainable_variables)
+            self.optimizers[p.name] = opt
+        self._trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in [f"{n}_loss" for n in names] + list(self.extra_metric_names())
+        }
+
+    @property
+    def metrics(self) -> list:
+        return list(self._trackers.values())
+
+    def gradient_penalty_term(self, critic: Callable, real, fake) -> tf.Tensor:
+        """gp_weight * WGAN-GP penalty of ``critic`` at x_hat = a*real + (1-a)*fake.
+
+        ``real``/``fake`` are tensors or equal-length lists (a joint critic's inputs);
+        one a ~ U[0, 1] per example is shared by all inputs of that example.
+        """
+        if self.gp_weight == 0.0:
+            return tf.constant(0.0)
+        single = not isinstance(real, (list, tuple))
+        real, fake = ([real], [fake]) if single else (list(real), list(fake))
+        alpha = keras.random.uniform((tf.shape(real[0])[0],), seed=self.seed_generator)
+        interpolates = []
+        for r, f in zip(real, fake):
+            a = tf.reshape(tf.cast(alpha, r.dtype), [-1] + [1] * (len(r.shape) - 1))
+            interpolates.append(a * r + (1.0 - a) * f)
+        with tf.GradientTape() as tape:
+            tape.watch(interpolates)
+            logits = critic(interpolates[0] if single else interpolates)
+        grads = tape.gradient(logits, interpolates)
+        return self.gp_weight * losses.gradient_penalty(grads)
+
+    def _update(self, player: Player, x: tf.Tensor, z: tf.Tensor) -> dict:
+        variables = player.network.trainable_variables
+        with tf.GradientTape() as tape:
+            out = dict(player.objective(x, z))
+            loss = out.pop("loss")
+        grads = tape.gradient(loss, variables)
+        self.optimizers[player.name].apply_gradients(zip(grads, variables))
+        return {f"{player.name}_loss": loss, **out}
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        batch = tf.shape(x)[0]
+        players = self.active_players()
+        critics = [p for p in players if p.critic]
+        others = [p for p in players if not p.critic]
+        results = {}
+        for _ in range(self.d_steps if critics else 0):
+            z = self.sample_latent(batch)
+            for p in critics:
+                results.update(self._update(p, x, z))
+        if others:
+            z = self.sample_latent(batch)
+            for p in others:
+                results.update(self._update(p, x, z))
+        self.step.assign_add(1)
+        for name, value in results.items():
+            self._trackers[name].update_state(value)
+        return {name: self._trackers[name].result() for name in results}
+
+    # ---------------------------------------------------------------- persistence
+    def checkpoint(self) -> tf.train.Checkpoint:
+        """A ``tf.train.Checkpoint`` of all networks, all optimisers, the step and the
+        seed-generator state (``.keras`` files drop optimiser state for this model)."""
+        objects = dict(self.networks())
+        objects.update({f"{n}_optimizer": o for n, o in self.optimizers.items()})
+        return tf.train.Checkpoint(step=self.step, seed_state=self.seed_generator.state, **objects)
+
+    def get_config(self) -> dict:
+        return {
+            "resolution": self.resolution,
+            "channels": self.channels,
+            "latent_dim": self.latent_dim,
+            "width": self.width,
+            "d_steps": self.d_steps,
+            "gp_weight": self.gp_weight,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)

@@ -1,0 +1,178 @@
+"""The run loop around ``model.fit``: checkpoints, resume, NaN guard, progress, TensorBoard.
+
+Checkpoints use ``tf.train.Checkpoint`` + ``CheckpointManager`` (all networks, all
+optimisers, step, seed-generator state). TensorFlow writes a checkpoint's data files
+under temporary names and renames them when complete, and only then rewrites the
+``checkpoints/checkpoint`` index atomically, so a crash mid-write leaves the index
+pointing at the last complete checkpoint. A checkpoint is saved only after a segment
+finished with finite losses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from zoo.errors import TrainingDiverged, ZooError
+from zoo.trainer import AdversarialModel
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a call to ``train`` did."""
+
+    start_step: int
+    steps: int
+    train_seconds: float
+    images_per_second: float
+    checkpoints: list[str]
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite logged value and remembers which."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad: tuple[str, float, int] | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = float(value)
+            if not math.isfinite(value):
+                self.bad = (name, value, int(self.model.step.numpy()))
+                self.model.stop_training = True
+                return
+
+
+class Progress(keras.callbacks.Callback):
+    """A progress bar over the whole run (absolute steps) with the losses and img/s.
+
+    On a terminal it redraws one line; elsewhere (logs, CI) it prints a line every
+    ``every`` steps.
+    """
+
+    def __init__(self, total_steps: int, batch_size: int, every: int = 100):
+        super().__init__()
+        self.total, self.batch_size, self.every = total_steps, batch_size, max(1, every)
+        self.tty = sys.stdout.isatty()
+        self.bar = keras.utils.Progbar(total_steps, stateful_metrics=None) if self.tty else None
+        self._t0 = self._step0 = None
+
+    def on_train_begin(self, logs=None):
+        self._t0, self._step0 = time.perf_counter(), int(self.model.step.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step.numpy())
+        rate = (step - self._step0) * self.batch_size / max(time.perf_counter() - self._t0, 1e-9)
+        values = [(k, float(v)) for k, v in (logs or {}).items()] + [("img/s", rate)]
+        if self.bar is not None:
+            self.bar.update(step, values=values, finalize=step >= self.total)
+        elif step % self.every == 0 or step >= self.total:
+            text = "  ".join(f"{k} {v:.4g}" for k, v in values)
+            print(f"step {step}/{self.total}  {text}", flush=True)
+
+
+class ScalarLogger(keras.callbacks.Callback):
+    """Writes the logged losses as TensorBoard scalars every ``every`` global steps."""
+
+    def __init__(self, log_dir: str | Path, every: int = 50):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.every = max(1, every)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step.numpy())
+        if step % self.every == 0:
+            with self.writer.as_default(step=step):
+                for name, value in (logs or {}).items():
+                    tf.summary.scalar(name, float(value))
+
+    def on_train_end(self, logs=None):
+        self.writer.flush()
+
+
+def checkpoint_manager(model: AdversarialModel, run_dir: str | Path) -> tf.train.CheckpointManager:
+    """The run's manager over ``run_dir/checkpoints`` (every checkpoint is kept, as the
+    seed-000 evaluation protocol scores all of them)."""
+    return tf.train.CheckpointManager(
+        model.checkpoint(), str(Path(run_dir) / "checkpoints"), max_to_keep=None, step_counter=model.step
+    )
+
+
+def restore_latest(model: AdversarialModel, run_dir: str | Path, networks_only: bool = False) -> str:
+    """Restore the newest checkpoint of a run into ``model``; returns its path."""
+    directory = Path(run_dir) / "checkpoints"
+    latest = tf.train.latest_checkpoint(str(directory))
+    if latest is None:
+        raise ZooError(f"no checkpoint in {directory}")
+    if networks_only:
+        tf.train.Checkpoint(**model.networks()).restore(latest).expect_partial()
+    else:
+        model.checkpoint().restore(latest).assert_existing_objects_matched()
+    return latest
+
+
+def train(
+    model: AdversarialModel,
+    make_dataset: Callable[[int], tf.data.Dataset],
+    *,
+    steps: int,
+    batch_size: int,
+    run_dir: str | Path,
+    checkpoint_every: int,
+    resume: bool = False,
+    log_every: int = 100,
+    verbose: bool = True,
+) -> RunResult:
+    """Train a compiled model to global step ``steps``, checkpointing every
+    ``checkpoint_every`` steps into ``run_dir/checkpoints``.
+
+    ``make_dataset(skip_batches)`` returns the batch stream starting at a given batch, so
+    a resumed run sees exactly the batches an uninterrupted one would. Without
+    ``resume`` an existing checkpoint directory is an error (nothing is overwritten).
+    Raises ``TrainingDiverged`` on a NaN/Inf loss, keeping the last good checkpoint.
+    """
+    if steps < 1 or checkpoint_every < 1:
+        raise ZooError(f"steps and checkpoint_every must be >= 1, got {steps} and {checkpoint_every}")
+    run_dir = Path(run_dir)
+    manager = checkpoint_manager(model, run_dir)
+    if resume:
+        if manager.latest_checkpoint is None:
+            raise ZooError(f"--resume: no checkpoint to resume in {run_dir / 'checkpoints'}")
+        model.checkpoint().restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    elif manager.latest_checkpoint is not None:
+        raise ZooError(
+            f"{run_dir} already holds checkpoints (latest {manager.latest_checkpoint}); "
+            "pass --resume to continue it or choose another --out"
+        )
+    start = int(model.step.numpy())
+    guard = NanGuard()
+    callbacks = [guard, ScalarLogger(run_dir / "logs", every=min(log_every, 50))]
+    if verbose:
+        callbacks.append(Progress(steps, batch_size, every=log_every))
+    saved, seconds, step = [], 0.0, start
+    while step < steps:
+        phase = model.phase_for_step(step)
+        end = min(steps, (step // checkpoint_every + 1) * checkpoint_every)
+        end = next((s for s in range(step + 1, end) if model.phase_for_step(s) != phase), end)
+        model.set_phase(phase)
+        dataset = make_dataset(step)
+        t0 = time.perf_counter()
+        model.fit(dataset, steps_per_epoch=end - step, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+        seconds += time.perf_counter() - t0
+        if guard.bad is not None:
+            name, value, bad_step = guard.bad
+            kept = manager.latest_checkpoint or "none (no checkpoint was written yet)"
+            raise TrainingDiverged(f"{name} became {value} at step {bad_step}; last good checkpoint: {kept}")
+        step = int(model.step.numpy())
+        if step % checkpoint_every == 0 or step >= steps:
+            saved.append(manager.save(checkpoint_number=step))
+    trained = step - start
+    return RunResult(start, step, seconds, trained * batch_size / seconds if seconds else 0.0, saved)
