@@ -9,7 +9,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m export", description="Export a zoo run's encoder and generator to TF Serving's layout."
+        prog="python -m export",
+        description="Export a zoo run's encoder and generator to TF Serving's layout.",
     )
     parser.add_argument("--run", required=True, help="run directory written by a recipe")
     parser.add_argument("--out", required=True, help="serving root (holds <name>_encoder/<version>/...)")

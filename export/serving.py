@@ -53,7 +53,10 @@ def _verify(path: Path, sample: np.ndarray, expected: np.ndarray, in_key: str, o
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         proc = subprocess.run(
             [sys.executable, "-c", _VERIFY, str(path), str(inputs), in_key, out_key, str(outputs)],
-            cwd=tmp, env=env, capture_output=True, text=True,
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -63,7 +66,9 @@ def _verify(path: Path, sample: np.ndarray, expected: np.ndarray, in_key: str, o
         raise ZooError(f"export verification: {path} returned shape {got.shape}, expected {expected.shape}")
     diff = float(np.max(np.abs(got - expected))) if got.size else 0.0
     if not diff <= TOLERANCE:
-        raise ZooError(f"export verification: {path} differs from the Keras network by {diff:.3g} > {TOLERANCE}")
+        raise ZooError(
+            f"export verification: {path} differs from the Keras network by {diff:.3g} > {TOLERANCE}"
+        )
     return diff
 
 
@@ -81,6 +86,7 @@ def export_network(
     (max |diff| <= 1e-5), and only then renamed into place."""
     import tensorflow as tf
 
+    model_dir = Path(model_dir).resolve()
     model_dir.mkdir(parents=True, exist_ok=True)
     final = model_dir / str(version)
     if final.exists():
@@ -133,7 +139,8 @@ def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name
     from zoo.models import family_class
     from zoo.training import restore_latest
 
-    run_dir, serving_root = Path(run_dir), Path(serving_root)
+    # Absolute paths: the verifier runs in another working directory.
+    run_dir, serving_root = Path(run_dir).resolve(), Path(serving_root).resolve()
     config_path = run_dir / "config.json"
     if not config_path.is_file():
         raise ZooError(f"{run_dir} is not a zoo run: {config_path} is missing")
@@ -155,7 +162,9 @@ def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name
     summary = {"checkpoint": checkpoint, "version": version, "models": {}}
     targets = []
     if getattr(model, "encoder", None) is not None:
-        summary["models"][enc_dir.name] = export_network(model.encoder, enc_dir, version, "images", "z", images)
+        summary["models"][enc_dir.name] = export_network(
+            model.encoder, enc_dir, version, "images", "z", images
+        )
         targets.append(enc_dir.name)
     summary["models"][gen_dir.name] = export_network(model.generator, gen_dir, version, "z", "images", codes)
     targets.append(gen_dir.name)

@@ -1,7 +1,7 @@
 """Train IGE-GAN (GAN + encoder inverting the generator, seed 000 §3.1) and export it.
 
-    python recipes/train_ige_gan.py                      # cpu preset on Fashion-MNIST
-    python recipes/train_ige_gan.py --inversion z_adv --encoder-schedule posthoc
+python recipes/train_ige_gan.py                      # cpu preset on Fashion-MNIST
+python recipes/train_ige_gan.py --inversion z_adv --encoder-schedule posthoc
 """
 
 from __future__ import annotations
@@ -15,10 +15,18 @@ from zoo.recipe import Recipe, positive_int, run
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inversion", choices=INVERSIONS, default="x_ae", help="encoder loss (default x_ae)")
-    parser.add_argument("--encoder-schedule", choices=SCHEDULES, default="joint",
-                        help="joint: E trained with G and D; posthoc: G and D first, then E alone")
-    parser.add_argument("--encoder-steps", type=positive_int, default=None,
-                        help="posthoc only: steps of the encoder phase, at the end (default: steps // 2)")
+    parser.add_argument(
+        "--encoder-schedule",
+        choices=SCHEDULES,
+        default="joint",
+        help="joint: E trained with G and D; posthoc: G and D first, then E alone",
+    )
+    parser.add_argument(
+        "--encoder-steps",
+        type=positive_int,
+        default=None,
+        help="posthoc only: steps of the encoder phase, at the end (default: steps // 2)",
+    )
 
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
@@ -27,7 +35,11 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     if args.encoder_schedule == "posthoc" and encoder_steps >= steps:
         raise SystemExit(f"error: --encoder-steps {encoder_steps} must be smaller than --steps {steps}")
     start = steps - encoder_steps if args.encoder_schedule == "posthoc" else 0
-    return {"inversion": args.inversion, "encoder_schedule": args.encoder_schedule, "encoder_start_step": start}
+    return {
+        "inversion": args.inversion,
+        "encoder_schedule": args.encoder_schedule,
+        "encoder_start_step": start,
+    }
 
 
 RECIPE = Recipe("ige_gan", __doc__.splitlines()[0], add_arguments, model_kwargs)

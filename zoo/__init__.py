@@ -14,9 +14,7 @@ import keras  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
-    raise ZooError(
-        f"the zoo needs KERAS_BACKEND=tensorflow, found {keras.backend.backend()!r}"
-    )
+    raise ZooError(f"the zoo needs KERAS_BACKEND=tensorflow, found {keras.backend.backend()!r}")
 
 __version__ = "0.1.0"
 __all__ = ["ZooError", "__version__"]

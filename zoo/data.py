@@ -147,7 +147,9 @@ def load_images(name: str, split: str) -> tuple[tf.data.Dataset, int | None]:
         mode = "download disabled by ZOO_OFFLINE" if _offline() else "download failed"
         searched.append(f"tensorflow-datasets '{info.tfds_name}' ({mode}: {why[:160]})")
         hint = " Install it with: apt-get install dataset-fashion-mnist." if name == "fashion_mnist" else ""
-        raise DataError(f"dataset {name} ({split}) not found; searched: {'; '.join(searched)}.{hint}") from None
+        raise DataError(
+            f"dataset {name} ({split}) not found; searched: {'; '.join(searched)}.{hint}"
+        ) from None
     return _tfds_images(info, ds), None
 
 

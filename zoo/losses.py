@@ -37,10 +37,7 @@ def gradient_penalty(gradients: tf.Tensor | Sequence[tf.Tensor]) -> tf.Tensor:
     """
     if isinstance(gradients, tf.Tensor):
         gradients = [gradients]
-    squares = [
-        tf.reduce_sum(tf.reshape(tf.square(_f32(g)), [tf.shape(g)[0], -1]), axis=1)
-        for g in gradients
-    ]
+    squares = [tf.reduce_sum(tf.reshape(tf.square(_f32(g)), [tf.shape(g)[0], -1]), axis=1) for g in gradients]
     norms = tf.sqrt(tf.add_n(squares) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
 

@@ -24,15 +24,42 @@ class Preset:
 
 PRESETS = {
     # Tests: a few filters, a few steps.
-    "tiny": Preset(width=1 / 16, batch_size=16, steps=20, learning_rate=1e-3, gp_weight=1.0,
-                   d_steps=1, latent_dim=16, checkpoint_every=10, eval_images=256),
+    "tiny": Preset(
+        width=1 / 16,
+        batch_size=16,
+        steps=20,
+        learning_rate=1e-3,
+        gp_weight=1.0,
+        d_steps=1,
+        latent_dim=16,
+        checkpoint_every=10,
+        eval_images=256,
+    ),
     # A run that finishes in minutes on this 2-core CPU (width 1/4 of the paper's filters).
-    "cpu": Preset(width=0.25, batch_size=64, steps=5000, learning_rate=3e-4, gp_weight=1.0,
-                  d_steps=1, latent_dim=64, checkpoint_every=1000, eval_images=2000),
+    "cpu": Preset(
+        width=0.25,
+        batch_size=64,
+        steps=5000,
+        learning_rate=3e-4,
+        gp_weight=1.0,
+        d_steps=1,
+        latent_dim=64,
+        checkpoint_every=1000,
+        eval_images=2000,
+    ),
     # Seed 000 A.3: batch 64, 500K steps, full SN-DCGAN width, checkpoints every 10K;
     # lr 3e-4 and GP weight 1 from its grids (the values of most of its App. B runs).
-    "paper": Preset(width=1.0, batch_size=64, steps=500_000, learning_rate=3e-4, gp_weight=1.0,
-                    d_steps=1, latent_dim=64, checkpoint_every=10_000, eval_images=10_000),
+    "paper": Preset(
+        width=1.0,
+        batch_size=64,
+        steps=500_000,
+        learning_rate=3e-4,
+        gp_weight=1.0,
+        d_steps=1,
+        latent_dim=64,
+        checkpoint_every=10_000,
+        eval_images=10_000,
+    ),
 }
 
 

@@ -20,7 +20,17 @@ import numpy as np
 from zoo.errors import TrainingDiverged, ZooError
 
 # Flags that --resume may not change (the run's stored value is used).
-FIXED_ON_RESUME = ("dataset", "preset", "batch_size", "latent_dim", "width", "lr", "gp_weight", "d_steps", "seed")
+FIXED_ON_RESUME = (
+    "dataset",
+    "preset",
+    "batch_size",
+    "latent_dim",
+    "width",
+    "lr",
+    "gp_weight",
+    "d_steps",
+    "seed",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,16 +131,30 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
     preset_name = args.preset or "cpu"
     preset = get_preset(
         preset_name,
-        steps=args.steps, batch_size=args.batch_size, latent_dim=args.latent_dim, width=args.width,
-        learning_rate=args.lr, gp_weight=args.gp_weight, d_steps=args.d_steps,
-        checkpoint_every=args.checkpoint_every, eval_images=args.eval_images,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        latent_dim=args.latent_dim,
+        width=args.width,
+        learning_rate=args.lr,
+        gp_weight=args.gp_weight,
+        d_steps=args.d_steps,
+        checkpoint_every=args.checkpoint_every,
+        eval_images=args.eval_images,
     )
     dataset = args.dataset or "fashion_mnist"
     settings = {
-        "dataset": dataset, "preset": preset_name, "steps": preset.steps, "batch_size": preset.batch_size,
-        "latent_dim": preset.latent_dim, "width": preset.width, "lr": preset.learning_rate,
-        "gp_weight": preset.gp_weight, "d_steps": preset.d_steps, "seed": 0 if args.seed is None else args.seed,
-        "checkpoint_every": preset.checkpoint_every, "eval_images": preset.eval_images,
+        "dataset": dataset,
+        "preset": preset_name,
+        "steps": preset.steps,
+        "batch_size": preset.batch_size,
+        "latent_dim": preset.latent_dim,
+        "width": preset.width,
+        "lr": preset.learning_rate,
+        "gp_weight": preset.gp_weight,
+        "d_steps": preset.d_steps,
+        "seed": 0 if args.seed is None else args.seed,
+        "checkpoint_every": preset.checkpoint_every,
+        "eval_images": preset.eval_images,
     }
     if run_dir is None:
         run_dir = Path("runs") / f"{recipe.family}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -150,11 +174,21 @@ def _save_grids(model, x_test: np.ndarray, run_dir: Path, seed: int) -> list[str
     samples = batched(gen, z)
     paths = [save_grid(samples, run_dir / "samples.png", cols)]
     real = x_test[:32]
-    paths.append(save_grid(interleave_rows(real, batched(gen, batched(enc, real)), cols),
-                           run_dir / "reconstructions_real.png", cols))
+    paths.append(
+        save_grid(
+            interleave_rows(real, batched(gen, batched(enc, real)), cols),
+            run_dir / "reconstructions_real.png",
+            cols,
+        )
+    )
     fake = samples[:32]
-    paths.append(save_grid(interleave_rows(fake, batched(gen, batched(enc, fake)), cols),
-                           run_dir / "reconstructions_fake.png", cols))
+    paths.append(
+        save_grid(
+            interleave_rows(fake, batched(gen, batched(enc, fake)), cols),
+            run_dir / "reconstructions_fake.png",
+            cols,
+        )
+    )
     steps = 8
     for kind, pool in (("real", x_test[32:48]), ("fake", samples[32:48])):
         a, b = pool[0::2], pool[1::2]
@@ -190,8 +224,13 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     info = data.dataset_info(s["dataset"])
     if resolved["model"] is None:
         model_config = {
-            "resolution": info.resolution, "channels": info.channels, "latent_dim": s["latent_dim"],
-            "width": s["width"], "d_steps": s["d_steps"], "gp_weight": s["gp_weight"], "seed": s["seed"],
+            "resolution": info.resolution,
+            "channels": info.channels,
+            "latent_dim": s["latent_dim"],
+            "width": s["width"],
+            "d_steps": s["d_steps"],
+            "gp_weight": s["gp_weight"],
+            "seed": s["seed"],
             **recipe.model_kwargs(args, s),
         }
     else:
@@ -204,27 +243,57 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     model.compile(learning_rate=s["lr"])
     if not resolved["resume"]:
         if (run_dir / "checkpoints").exists():
-            raise ZooError(f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --out")
+            raise ZooError(
+                f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --out"
+            )
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run_dir / "config.json", {"family": recipe.family, "model": model.get_config(), "settings": s})
+        _write_json(
+            run_dir / "config.json", {"family": recipe.family, "model": model.get_config(), "settings": s}
+        )
     else:
         _write_json(run_dir / "config.json", {"family": recipe.family, "model": model_config, "settings": s})
     print(f"run directory: {run_dir}", flush=True)
     result = training.train(
-        model, make_dataset, steps=s["steps"], batch_size=s["batch_size"], run_dir=run_dir,
-        checkpoint_every=s["checkpoint_every"], resume=resolved["resume"], log_every=args.log_every,
+        model,
+        make_dataset,
+        steps=s["steps"],
+        batch_size=s["batch_size"],
+        run_dir=run_dir,
+        checkpoint_every=s["checkpoint_every"],
+        resume=resolved["resume"],
+        log_every=args.log_every,
     )
     metrics = encoder_report(model, x_test, seed=s["seed"])
     grids = _save_grids(model, x_test, run_dir, s["seed"])
-    metrics.update({
-        "family": recipe.family, "dataset": s["dataset"], "steps": result.steps,
-        "steps_this_invocation": result.steps - result.start_step,
-        "train_time_s": round(result.train_seconds, 2), "images_per_second": round(result.images_per_second, 1),
-        "wall_time_s": round(time.perf_counter() - t_start, 2), "grids": grids,
-    })
+    metrics.update(
+        {
+            "family": recipe.family,
+            "dataset": s["dataset"],
+            "steps": result.steps,
+            "steps_this_invocation": result.steps - result.start_step,
+            "train_time_s": round(result.train_seconds, 2),
+            "images_per_second": round(result.images_per_second, 1),
+            "wall_time_s": round(time.perf_counter() - t_start, 2),
+            "grids": grids,
+        }
+    )
     _write_json(run_dir / "metrics.json", metrics)
-    print(json.dumps({k: metrics[k] for k in ("reconstruction_psnr", "random_pair_psnr", "latent_recovery_error",
-                                               "steps", "wall_time_s", "images_per_second")}), flush=True)
+    print(
+        json.dumps(
+            {
+                k: metrics[k]
+                for k in (
+                    "reconstruction_psnr",
+                    "random_pair_psnr",
+                    "latent_recovery_error",
+                    "steps",
+                    "wall_time_s",
+                    "images_per_second",
+                )
+            }
+        ),
+        flush=True,
+    )
     if not args.no_export:
         from export.serving import export_run
 

@@ -165,7 +165,9 @@ def train(
         model.set_phase(phase)
         dataset = make_dataset(step)
         t0 = time.perf_counter()
-        model.fit(dataset, steps_per_epoch=end - step, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+        model.fit(
+            dataset, steps_per_epoch=end - step, epochs=1, verbose=0, callbacks=callbacks, shuffle=False
+        )
         seconds += time.perf_counter() - t0
         if guard.bad is not None:
             name, value, bad_step = guard.bad

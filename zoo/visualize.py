@@ -16,7 +16,9 @@ def image_grid(images: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
     grid = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad, c), np.float32)
     for i, img in enumerate(images):
         r, k = divmod(i, columns)
-        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w] = img
+        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w] = (
+            img
+        )
     return (grid * 255.0 + 0.5).astype(np.uint8)
 
 

@@ -33,9 +33,7 @@ class GAN(AdversarialModel):
         fake = self.generator(z, training=True)
         logits = self.discriminator(tf.concat([x, fake], axis=0), training=True)
         real_logits, fake_logits = tf.split(logits, 2, axis=0)
-        penalty = self.gradient_penalty_term(
-            lambda t: self.discriminator(t, training=True), x, fake
-        )
+        penalty = self.gradient_penalty_term(lambda t: self.discriminator(t, training=True), x, fake)
         return {"loss": losses.ns_discriminator_loss(real_logits, fake_logits) + penalty}
 
     def generator_objective(self, x, z) -> dict:

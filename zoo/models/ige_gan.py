@@ -116,9 +116,7 @@ class IGEGAN(GAN):
         else:  # x_adv: (G(z), z) vs (G(E(G(z))), z)
             true_pair, inverted_pair = (fake, z), (self.generator(z_hat, training=True), z)
         both = [tf.concat([a, b], axis=0) for a, b in zip(true_pair, inverted_pair)]
-        true_logits, inverted_logits = tf.split(
-            self.inversion_discriminator(both, training=True), 2, axis=0
-        )
+        true_logits, inverted_logits = tf.split(self.inversion_discriminator(both, training=True), 2, axis=0)
         penalty = self.gradient_penalty_term(
             lambda t: self.inversion_discriminator(t, training=True),
             list(true_pair),

@@ -1,0 +1,28 @@
+"""Shared test setup: no downloads, quiet TensorFlow, tiny model configurations."""
+
+import os
+
+os.environ["ZOO_OFFLINE"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import zoo  # noqa: E402, F401
+
+TINY = dict(resolution=28, channels=1, latent_dim=8, width=1 / 16, seed=1)
+
+
+@pytest.fixture
+def tiny_images():
+    """A fixed batch of 16 real Fashion-MNIST training images in [0, 1]."""
+    from zoo import data
+
+    ds = data.train_dataset("fashion_mnist", 16, seed=0)
+    return next(iter(ds)).numpy()
+
+
+def repeat_batch(x: np.ndarray) -> tf.data.Dataset:
+    """An infinite dataset that yields the same batch every step."""
+    return tf.data.Dataset.from_tensors(tf.constant(x)).repeat()

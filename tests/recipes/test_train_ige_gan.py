@@ -1,0 +1,143 @@
+"""The recipe end to end through its command line, and its answers to bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "recipes" / "train_ige_gan.py"
+
+
+def run(args, tmp_path, env=None, module=False):
+    full_env = {
+        **os.environ,
+        "ZOO_OFFLINE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": str(ROOT),
+        **(env or {}),
+    }
+    cmd = [sys.executable, "-m", "export", *args] if module else [sys.executable, str(RECIPE), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=600)
+
+
+def test_tiny_end_to_end_then_resume_then_export(tmp_path):
+    out, root = tmp_path / "run", tmp_path / "serving"
+    proc = run(
+        [
+            "--preset",
+            "tiny",
+            "--steps",
+            "4",
+            "--checkpoint-every",
+            "2",
+            "--inversion",
+            "z_ae",
+            "--out",
+            str(out),
+            "--serving-root",
+            str(root),
+            "--log-every",
+            "2",
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "step 4/4" in proc.stdout and "d_loss" in proc.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in (
+        "reconstruction_mse",
+        "reconstruction_psnr",
+        "random_pair_psnr",
+        "latent_recovery_error",
+        "steps",
+        "wall_time_s",
+        "images_per_second",
+    ):
+        assert key in metrics
+    assert metrics["steps"] == 4
+    for png in (
+        "samples",
+        "reconstructions_real",
+        "reconstructions_fake",
+        "interpolations_real",
+        "interpolations_fake",
+    ):
+        assert (out / f"{png}.png").stat().st_size > 100
+    assert (root / "ige_gan_encoder" / "1" / "saved_model.pb").is_file()
+    assert sorted(p.name for p in (out / "checkpoints").glob("*.index")) == ["ckpt-2.index", "ckpt-4.index"]
+
+    proc = run(["--out", str(out), "--resume", "--steps", "6", "--no-export"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 6
+    assert not (root / "ige_gan_encoder" / "2").exists()
+
+    # Relative paths, as a person types them, from the directory holding both.
+    proc = run(["--run", "run", "--out", "serving"], tmp_path, module=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["version"] == 2
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--steps", "0"], "--steps: expected a positive integer"),
+        (["--lr", "-1"], "--lr: expected a finite number >= 0"),
+        (["--inversion", "x_vae"], "--inversion: invalid choice"),
+        (["--dataset", "svhn"], "--dataset: invalid choice"),
+        (["--preset", "huge"], "--preset: invalid choice"),
+        (["--resume"], "--resume needs --out"),
+    ],
+)
+def test_bad_flags_exit_2(args, needle, tmp_path):
+    proc = run(args, tmp_path)
+    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _error_lines(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_missing_dataset_is_one_line_and_writes_nothing(tmp_path):
+    proc = run(
+        ["--dataset", "mnist", "--preset", "tiny", "--out", str(tmp_path / "run")],
+        tmp_path,
+        env={"TFDS_DATA_DIR": str(tmp_path / "tfds")},
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = _error_lines(proc.stderr)
+    assert "dataset mnist" in line and "tensorflow-datasets" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_corrupt_file_is_one_line(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 40)
+    proc = run(
+        ["--preset", "tiny", "--out", str(tmp_path / "run")],
+        tmp_path,
+        env={"ZOO_FASHION_MNIST_DIR": str(tmp_path)},
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = _error_lines(proc.stderr)
+    assert "t10k-images-idx3-ubyte" in line and "truncated or corrupt" in line
+
+
+def test_resume_refuses_changed_settings_and_missing_runs(tmp_path):
+    proc = run(["--out", str(tmp_path / "nothing"), "--resume"], tmp_path)
+    assert proc.returncode == 1 and "nothing to resume" in proc.stderr
+    out = tmp_path / "run"
+    assert (
+        run(["--preset", "tiny", "--steps", "2", "--out", str(out), "--no-export"], tmp_path).returncode == 0
+    )
+    proc = run(["--out", str(out), "--resume", "--lr", "0.5"], tmp_path)
+    assert proc.returncode == 1 and "--lr 0.5 differs" in proc.stderr
+    proc = run(["--preset", "tiny", "--out", str(out)], tmp_path)
+    assert proc.returncode == 1 and "already holds checkpoints" in proc.stderr
+
+
+def test_export_cli_bad_run(tmp_path):
+    proc = run(["--run", str(tmp_path), "--out", str(tmp_path / "s")], tmp_path, module=True)
+    assert proc.returncode == 1 and "is not a zoo run" in proc.stderr and "Traceback" not in proc.stderr

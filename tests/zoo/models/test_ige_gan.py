@@ -1,0 +1,183 @@
+"""IGE-GAN: every inversion loss x schedule trains, routes gradients right, and learns."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TINY, repeat_batch
+
+from zoo.errors import ZooError
+from zoo.models import IGEGAN
+from zoo.models.ige_gan import INVERSIONS
+
+CASES = [(inv, sch) for inv in INVERSIONS for sch in ("joint", "posthoc")]
+
+
+def make(inversion="x_ae", schedule="joint", start=2, **kw):
+    model = IGEGAN(
+        inversion=inversion,
+        encoder_schedule=schedule,
+        encoder_start_step=start,
+        gp_weight=1.0,
+        **{**TINY, **kw},
+    )
+    model.compile(learning_rate=1e-3)
+    return model
+
+
+def weights(net):
+    return [w.numpy().copy() for w in net.trainable_weights]
+
+
+def changed(before, net):
+    return [not np.array_equal(a, b.numpy()) for a, b in zip(before, net.trainable_weights)]
+
+
+@pytest.mark.parametrize("inversion,schedule", CASES)
+def test_fit_runs_finite_with_the_right_players(inversion, schedule, tiny_images):
+    model = make(inversion, schedule, start=2, d_steps=2)
+    ds = repeat_batch(tiny_images)
+    g0, d0, e0 = weights(model.generator), weights(model.discriminator), weights(model.encoder)
+    model.set_phase(model.phase_for_step(0))
+    logs = model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0).history
+    first = {k: v[-1] for k, v in logs.items()}
+    adv = inversion.endswith("_adv")
+    if schedule == "joint":
+        expected = {"d_loss", "g_loss", "e_loss", "latent_recovery"} | ({"d2_loss"} if adv else set())
+        assert set(first) == expected
+        assert all(changed(e0, model.encoder))
+    else:  # GAN phase: E (and D2) are not trained yet
+        assert set(first) == {"d_loss", "g_loss"}
+        assert not any(changed(e0, model.encoder))
+    assert all(changed(g0, model.generator)) and any(changed(d0, model.discriminator))
+    assert all(np.isfinite(v) for v in first.values())
+    # Second segment: in posthoc the encoder phase freezes G and D.
+    model.set_phase(model.phase_for_step(2))
+    g1, d1, e1 = weights(model.generator), weights(model.discriminator), weights(model.encoder)
+    logs = model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0).history
+    second = {k: v[-1] for k, v in logs.items()}
+    assert all(np.isfinite(v) for v in second.values())
+    assert all(changed(e1, model.encoder))
+    if schedule == "posthoc":
+        assert set(second) == {"e_loss", "latent_recovery"} | ({"d2_loss"} if adv else set())
+        assert not any(changed(g1, model.generator)) and not any(changed(d1, model.discriminator))
+    assert int(model.step.numpy()) == 4
+    assert int(model.optimizers["d"].iterations.numpy()) == (8 if schedule == "joint" else 4)
+
+
+@pytest.mark.parametrize("inversion", INVERSIONS)
+def test_inversion_loss_updates_the_encoder_only(inversion, tiny_images):
+    model = make(inversion)
+    model.fit(repeat_batch(tiny_images), steps_per_epoch=1, epochs=1, verbose=0)  # settle SN kernels
+    players = {p.name: p for p in model.all_players()}
+    x, z = tf.constant(tiny_images), model.sample_latent(16)
+    # The encoder objective depends on E through every one of its weights...
+    with tf.GradientTape() as tape:
+        loss = players["e"].objective(x, z)["loss"]
+    grads = tape.gradient(loss, model.encoder.trainable_weights)
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+    # ...and one encoder update leaves G and D bit-identical.
+    g0, d0, e0 = weights(model.generator), weights(model.discriminator), weights(model.encoder)
+    model._update(players["e"], x, z)
+    assert not any(changed(g0, model.generator)) and not any(changed(d0, model.discriminator))
+    assert all(changed(e0, model.encoder))
+    if inversion.endswith("_adv"):
+        # D2's own update moves D2 and nothing else.
+        d2 = model.inversion_discriminator
+        w2, e1 = weights(d2), weights(model.encoder)
+        model._update(players["d2"], x, z)
+        assert all(changed(w2, d2))
+        assert not any(changed(e1, model.encoder)) and not any(changed(g0, model.generator))
+
+
+@pytest.mark.parametrize("inversion", INVERSIONS)
+def test_d2_sees_true_pairs_as_real(inversion, tiny_images):
+    if not inversion.endswith("_adv"):
+        assert make(inversion).inversion_discriminator is None
+        return
+    model = make(inversion)
+    z = model.sample_latent(16)
+    # Converge the power iteration so further training-mode calls leave the kernels fixed.
+    for _ in range(50):
+        model.inversion_discriminator([model.generator(z), z], training=True)
+    fake = model.generator(z, training=True)
+    z_hat = model.encoder(fake, training=True)
+    inverted = (fake, z_hat) if inversion == "z_adv" else (model.generator(z_hat, training=True), z)
+    # Objective value equals the formula on the pairs the paper names.
+    from zoo import losses
+
+    d2 = lambda pair: model.inversion_discriminator(list(pair), training=True)  # noqa: E731
+    expected = losses.ns_discriminator_loss(d2((fake, z)), d2(inverted))
+    model.gp_weight = 0.0
+    state = model.seed_generator.state.numpy().copy()
+    got = model.inversion_discriminator_objective(tf.constant(tiny_images), z)["loss"]
+    model.seed_generator.state.assign(state)
+    assert float(got) == pytest.approx(float(expected), rel=1e-4)
+
+
+def inversion_errors(model, z):
+    """(latent error ||z - E(G(z))||^2 / d_z, image error ||G(z) - G(E(G(z)))||^2 / pixels)."""
+    fake = model.generator(z, training=False).numpy()
+    z_hat = model.encoder(fake, training=False).numpy()
+    return float(np.mean(np.square(z - z_hat))), float(
+        np.mean(np.square(fake - model.generator(z_hat, training=False).numpy()))
+    )
+
+
+def test_generator_ignores_the_scale_of_z():
+    # FC -> LayerNorm (seed 000 A.3.2) with the FC bias at 0 makes G(c z) = G(z) for c > 0:
+    # an encoder trained in X space (x_ae, x_adv) can invert G without recovering ||z||.
+    model = IGEGAN(**TINY)
+    z = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+    same = model.generator(3.0 * z).numpy() - model.generator(z).numpy()
+    other = model.generator(z[::-1].copy()).numpy() - model.generator(z).numpy()
+    assert np.abs(same).max() < 1e-5 < np.abs(other).mean()
+
+
+# Each loss is judged on the quantity it minimises: z_ae on the latent error (eq. 5),
+# x_ae on the image error on P_G (eq. 6; z is identifiable only up to scale, see above).
+@pytest.mark.parametrize(
+    "inversion,schedule", [(i, s) for i in ("x_ae", "z_ae") for s in ("joint", "posthoc")]
+)
+def test_short_run_cuts_the_inversion_error(inversion, schedule, tiny_images):
+    model = make(inversion, schedule, start=0, latent_dim=4)
+    z = np.random.default_rng(0).standard_normal((256, 4)).astype(np.float32)
+    target = 0 if inversion == "z_ae" else 1
+    before = inversion_errors(model, z)[target]
+    model.set_phase(model.phase_for_step(0))
+    model.fit(repeat_batch(tiny_images), steps_per_epoch=200, epochs=1, verbose=0)
+    after = inversion_errors(model, z)[target]
+    assert after < before / 3, (before, after)
+
+
+def test_config_round_trip():
+    model = make("z_adv", "posthoc", start=7, d_steps=2)
+    config = model.get_config()
+    clone = IGEGAN.from_config(config)
+    assert clone.get_config() == config
+    assert (clone.inversion, clone.encoder_schedule, clone.encoder_start_step, clone.d_steps) == (
+        "z_adv",
+        "posthoc",
+        7,
+        2,
+    )
+    assert clone.phase_for_step(6) == "gan" and clone.phase_for_step(7) == "encoder"
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"inversion": "x_vae"}, "unknown inversion"),
+        ({"encoder_schedule": "later"}, "unknown encoder_schedule"),
+        ({"d_steps": 0}, "d_steps"),
+        ({"gp_weight": -1.0}, "gp_weight"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ZooError, match=match):
+        IGEGAN(**{**TINY, **kwargs})
+
+
+def test_unknown_optimizer_player_is_an_error():
+    model = IGEGAN(**TINY)
+    with pytest.raises(ZooError, match="unknown players"):
+        model.compile(optimizers={"encoder": None})

@@ -1,0 +1,97 @@
+"""Golden-value tests: each loss equals its formula on hand-computed numbers."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import losses
+
+
+def sp(x):  # softplus, the stable -log sigmoid(-x)
+    return math.log1p(math.exp(x))
+
+
+def test_ns_discriminator_loss_golden():
+    real, fake = tf.constant([[0.0], [2.0]]), tf.constant([[0.0], [-1.0]])
+    # E[-log D(x)] + E[-log(1 - D(G(z)))] with D = sigmoid(logit)
+    expected = (sp(0.0) + sp(-2.0)) / 2 + (sp(0.0) + sp(-1.0)) / 2
+    assert float(losses.ns_discriminator_loss(real, fake)) == pytest.approx(expected, rel=1e-6)
+    assert expected == pytest.approx(0.9132418, rel=1e-6)
+
+
+def test_ns_discriminator_loss_equals_log_form():
+    real, fake = np.array([0.3, -1.2, 4.0]), np.array([2.0, -0.7, 0.1])
+    sig = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    expected = np.mean(-np.log(sig(real))) + np.mean(-np.log(1 - sig(fake)))
+    assert float(losses.ns_discriminator_loss(real, fake)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_ns_discriminator_loss_is_stable_for_large_logits():
+    value = float(losses.ns_discriminator_loss(tf.constant([200.0]), tf.constant([-200.0])))
+    assert value == pytest.approx(0.0, abs=1e-6)
+    value = float(losses.ns_discriminator_loss(tf.constant([-200.0]), tf.constant([200.0])))
+    assert value == pytest.approx(400.0, rel=1e-6)
+
+
+def test_ns_generator_loss_golden():
+    fake = tf.constant([[0.5], [-3.0]])
+    expected = (sp(-0.5) + sp(3.0)) / 2  # E[-log D(G(z))]
+    assert float(losses.ns_generator_loss(fake)) == pytest.approx(expected, rel=1e-6)
+    assert expected == pytest.approx(1.7613322, rel=1e-6)
+
+
+def test_gradient_penalty_golden():
+    grads = tf.constant([[3.0, 4.0], [0.6, 0.8]])  # norms 5 and 1
+    assert float(losses.gradient_penalty(grads)) == pytest.approx(((5 - 1) ** 2 + 0) / 2, rel=1e-6)
+
+
+def test_gradient_penalty_joins_joint_inputs_per_example():
+    # A joint critic's gradient w.r.t. (x, z): the norm is over both, per example.
+    gx = tf.constant([[[[3.0]]], [[[0.0]]]])  # [B, 1, 1, 1]
+    gz = tf.constant([[4.0], [2.0]])  # [B, 1]
+    assert float(losses.gradient_penalty([gx, gz])) == pytest.approx((16.0 + 1.0) / 2, rel=1e-6)
+
+
+def test_l2_distance_is_euclidean_distance_per_example():
+    a = tf.constant([[0.0, 0.0], [1.0, 1.0]])
+    b = tf.constant([[3.0, 4.0], [1.0, 1.0]])
+    assert float(losses.l2_distance(a, b)) == pytest.approx((5.0 + 0.0) / 2, abs=1e-5)
+
+
+def test_l2_distance_gradient_finite_at_zero():
+    a = tf.Variable([[1.0, 2.0]])
+    with tf.GradientTape() as tape:
+        loss = losses.l2_distance(a, tf.constant([[1.0, 2.0]]))
+    assert np.all(np.isfinite(tape.gradient(loss, a).numpy()))
+
+
+def test_x_ae_loss_golden_on_images():
+    x = np.zeros((2, 2, 2, 1), np.float32)
+    y = x.copy()
+    y[0] += 0.5  # 4 pixels off by 0.5: distance sqrt(4 * 0.25) = 1
+    y[1, 0, 0, 0] = 3.0  # distance 3
+    assert float(losses.x_ae_loss(x, y)) == pytest.approx(2.0, rel=1e-6)
+
+
+def test_z_ae_loss_golden():
+    z = tf.constant([[1.0, 2.0, 2.0], [0.0, 0.0, 0.0]])
+    z_hat = tf.constant([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # distances 3 and 1
+    assert float(losses.z_ae_loss(z, z_hat)) == pytest.approx(2.0, rel=1e-6)
+
+
+def test_adversarial_inversion_losses_golden():
+    true_pairs, inverted = tf.constant([1.0, -1.0]), tf.constant([0.0, 2.0])
+    d2 = (sp(-1.0) + sp(1.0)) / 2 + (sp(0.0) + sp(2.0)) / 2
+    e = (sp(-0.0) + sp(-2.0)) / 2
+    assert float(losses.adversarial_inversion_discriminator_loss(true_pairs, inverted)) == pytest.approx(
+        d2, rel=1e-6
+    )
+    assert float(losses.adversarial_inversion_encoder_loss(inverted)) == pytest.approx(e, rel=1e-6)
+
+
+def test_latent_recovery_error_golden():
+    z = tf.constant([[1.0, 1.0], [0.0, 0.0]])
+    z_hat = tf.constant([[1.0, 3.0], [0.0, 0.0]])  # ||.||^2 / d_z = 4/2 and 0
+    assert float(losses.latent_recovery_error(z, z_hat)) == pytest.approx(1.0, rel=1e-6)

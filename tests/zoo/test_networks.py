@@ -1,0 +1,80 @@
+"""Network shapes, pixel range, spectral normalisation and the joint (x, z) discriminator."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import networks
+from zoo.errors import ZooError
+
+
+@pytest.mark.parametrize("resolution,channels", [(28, 1), (32, 3), (64, 3)])
+def test_shapes_and_range(resolution, channels):
+    z = tf.random.normal((3, 16), seed=0)
+    g = networks.build_generator(resolution, channels, 16, width=1 / 16)
+    x = g(z * 10.0, training=True)  # large z pushes the tanh towards saturation
+    assert x.shape == (3, resolution, resolution, channels)
+    assert float(tf.reduce_min(x)) >= 0.0 and float(tf.reduce_max(x)) <= 1.0
+    assert networks.build_encoder(resolution, channels, 16, width=1 / 16)(x).shape == (3, 16)
+    assert networks.build_discriminator(resolution, channels, width=1 / 16)(x, training=True).shape == (3, 1)
+    joint = networks.build_joint_discriminator(resolution, channels, 16, width=1 / 16, heads=2)
+    assert joint([x, z], training=True).shape == (3, 2)
+
+
+def test_paper_filter_counts_at_width_one():
+    d = networks.build_discriminator(32, 3, width=1.0)
+    convs = [layer.layer for layer in d.layers if hasattr(layer, "layer") and "conv" in layer.layer.name]
+    assert [c.filters for c in convs] == [64, 128, 128, 256, 256, 512, 512]
+    assert [c.kernel_size[0] for c in convs] == [3, 4, 3, 4, 3, 4, 3]
+    g = networks.build_generator(32, 3, 64, width=1.0)
+    assert g.layers[1].units == 512 * 4 * 4  # FC(512 * d8 * d8)
+
+
+def test_generator_28_starts_at_7x7():
+    g = networks.build_generator(28, 1, 8, width=1 / 16)
+    reshape = next(layer for layer in g.layers if layer.__class__.__name__ == "Reshape")
+    assert tuple(reshape.target_shape[:2]) == (7, 7)
+
+
+def _sn_layers(model):
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, tf.keras.layers.Layer) and hasattr(layer, "vector_u")
+    ]
+
+
+def test_spectral_norm_after_training_calls():
+    d = networks.build_discriminator(28, 1, width=0.125)
+    x = tf.random.uniform((4, 28, 28, 1), seed=1)
+    for _ in range(30):  # power iteration converges over repeated training-mode calls
+        d(x, training=True)
+    sn = _sn_layers(d)
+    assert len(sn) == 8  # 7 convs + the final dense
+    for layer in sn:
+        kernel = layer.kernel.numpy().reshape(-1, layer.kernel.shape[-1])
+        assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_spectral_norm_inactive_in_inference_mode():
+    d = networks.build_discriminator(28, 1, width=0.125)
+    before = [w.numpy().copy() for w in d.weights]
+    d(tf.random.uniform((2, 28, 28, 1)), training=False)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(before, d.weights))
+
+
+def test_joint_discriminator_z_enters_every_layer_as_bias():
+    joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16)
+    z_convs = [
+        layer for layer in joint.layers if hasattr(layer, "layer") and layer.layer.kernel_size == (1, 1)
+    ]
+    assert len(z_convs) == len(networks.TRUNK)
+    x = tf.random.uniform((2, 28, 28, 1), seed=2)
+    z1, z2 = tf.zeros((2, 8)), tf.ones((2, 8))
+    assert not np.allclose(joint([x, z1]).numpy(), joint([x, z2]).numpy())
+
+
+@pytest.mark.parametrize("resolution", [7, 30, 0])
+def test_bad_resolution_raises(resolution):
+    with pytest.raises(ZooError, match="resolution"):
+        networks.build_generator(resolution, 1, 8)
