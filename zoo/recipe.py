@@ -239,6 +239,9 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     x_test = data.test_images(s["dataset"], s["eval_images"])
     make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
     make_dataset(0)
+    import keras
+
+    keras.utils.set_random_seed(s["seed"])  # --seed fixes the initial weights too
     model = family_class(recipe.family).from_config(model_config)
     model.compile(learning_rate=s["lr"])
     if not resolved["resume"]:

@@ -85,53 +85,41 @@ def test_export_layout_reload_and_match(run_dir, tmp_path):
         np.testing.assert_allclose(out["images"], model.generator(z, training=False).numpy(), atol=1e-5)
 
 
+def signature(path):
+    """``saved_model_cli show`` of a SavedModel's serving_default signature."""
+    cmd = [
+        "saved_model_cli",
+        "show",
+        "--dir",
+        str(path),
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "serving_default",
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
 def test_signatures_via_saved_model_cli(run_dir, tmp_path):
     serving.export_run(run_dir, tmp_path)
-    show = subprocess.run(
-        [
-            "saved_model_cli",
-            "show",
-            "--dir",
-            str(tmp_path / "ige_gan_encoder" / "1"),
-            "--tag_set",
-            "serve",
-            "--signature_def",
-            "serving_default",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    show = signature(tmp_path / "ige_gan_encoder" / "1")
     assert "inputs['images']" in show and "shape: (-1, 28, 28, 1)" in show and "outputs['z']" in show
     assert show.count("DT_FLOAT") == 2 and "shape: (-1, 8)" in show
-    show = subprocess.run(
-        [
-            "saved_model_cli",
-            "show",
-            "--dir",
-            str(tmp_path / "ige_gan_generator" / "1"),
-            "--tag_set",
-            "serve",
-            "--signature_def",
-            "serving_default",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    show = signature(tmp_path / "ige_gan_generator" / "1")
     assert "inputs['z']" in show and "shape: (-1, 8)" in show and "outputs['images']" in show
 
 
-def test_versions_increase_and_models_config_lists_both(run_dir, tmp_path):
-    serving.export_run(run_dir, tmp_path)
-    second = serving.export_run(run_dir, tmp_path, name="fmnist")
-    third = serving.export_run(run_dir, tmp_path)
-    assert second["version"] == 1 and third["version"] == 2
+def test_versions_increase_and_models_config_keeps_other_models(run_dir, tmp_path):
+    serving.write_models_config(tmp_path, ["other_encoder"])  # a model already served there
+    first = serving.export_run(run_dir, tmp_path)
+    second = serving.export_run(run_dir, tmp_path)
+    assert (first["version"], second["version"]) == (1, 2)
     assert sorted(p.name for p in (tmp_path / "ige_gan_encoder").iterdir()) == ["1", "2"]
+    assert sorted(p.name for p in (tmp_path / "ige_gan_generator").iterdir()) == ["1", "2"]
     config = (tmp_path / "models.config").read_text()
-    for name in ("ige_gan_encoder", "ige_gan_generator", "fmnist_encoder", "fmnist_generator"):
+    for name in ("ige_gan_encoder", "ige_gan_generator", "other_encoder"):
         assert f'name: "{name}"' in config and f'base_path: "/models/{name}"' in config
-    assert config.startswith("model_config_list {") and config.count("config {") == 4
+    assert config.startswith("model_config_list {") and config.count("config {") == 3
 
 
 def test_failed_verification_leaves_nothing(run_dir, tmp_path, monkeypatch):

@@ -66,7 +66,9 @@ def test_spectral_norm_inactive_in_inference_mode():
 def test_joint_discriminator_z_enters_every_layer_as_bias():
     joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16)
     z_convs = [
-        layer for layer in joint.layers if hasattr(layer, "layer") and layer.layer.kernel_size == (1, 1)
+        layer
+        for layer in joint.layers
+        if getattr(getattr(layer, "layer", None), "kernel_size", None) == (1, 1)
     ]
     assert len(z_convs) == len(networks.TRUNK)
     x = tf.random.uniform((2, 28, 28, 1), seed=2)
