@@ -1,5 +1,6 @@
 """IGE-GAN: every inversion loss x schedule trains, routes gradients right, and learns."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,6 +14,7 @@ CASES = [(inv, sch) for inv in INVERSIONS for sch in ("joint", "posthoc")]
 
 
 def make(inversion="x_ae", schedule="joint", start=2, **kw):
+    keras.utils.set_random_seed(0)  # initial weights independent of what ran before
     model = IGEGAN(
         inversion=inversion,
         encoder_schedule=schedule,
@@ -144,7 +146,9 @@ def test_short_run_cuts_the_inversion_error(inversion, schedule, tiny_images):
     target = 0 if inversion == "z_ae" else 1
     before = inversion_errors(model, z)[target]
     model.set_phase(model.phase_for_step(0))
-    model.fit(repeat_batch(tiny_images), steps_per_epoch=200, epochs=1, verbose=0)
+    # In joint, G moves under E; 400 steps leave z_ae a margin over 5 init seeds (6.5x-19x).
+    steps = 400 if schedule == "joint" else 200
+    model.fit(repeat_batch(tiny_images), steps_per_epoch=steps, epochs=1, verbose=0)
     after = inversion_errors(model, z)[target]
     assert after < before / 3, (before, after)
 
