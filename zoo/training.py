@@ -51,11 +51,33 @@ class NanGuard(keras.callbacks.Callback):
                 return
 
 
+class WindowMeans:
+    """Turns the running means Keras logs (averaged since the start of the ``fit`` call)
+    into means over the batches since the previous call, so a printed or logged value
+    shows the recent loss rather than hiding it in a segment-long average."""
+
+    def __init__(self):
+        self._last: dict[str, tuple[int, float]] = {}
+
+    def reset(self) -> None:
+        self._last = {}
+
+    def __call__(self, count: int, running: dict[str, float]) -> dict[str, float]:
+        """``count`` batches so far in this fit call, ``running`` their means by name."""
+        out = {}
+        for name, mean in running.items():
+            before, before_mean = self._last.get(name, (0, 0.0))
+            n = count - before
+            out[name] = (mean * count - before_mean * before) / n if n > 0 else mean
+            self._last[name] = (count, mean)
+        return out
+
+
 class Progress(keras.callbacks.Callback):
     """A progress bar over the whole run (absolute steps) with the losses and img/s.
 
     On a terminal it redraws one line; elsewhere (logs, CI) it prints a line every
-    ``every`` steps.
+    ``every`` steps with the losses averaged over those steps.
     """
 
     def __init__(self, total_steps: int, batch_size: int, every: int = 100):
@@ -64,35 +86,45 @@ class Progress(keras.callbacks.Callback):
         self.tty = sys.stdout.isatty()
         self.bar = keras.utils.Progbar(total_steps, stateful_metrics=None) if self.tty else None
         self._t0 = self._step0 = None
+        self.window = WindowMeans()
 
     def on_train_begin(self, logs=None):
         self._t0, self._step0 = time.perf_counter(), int(self.model.step.numpy())
+        self.window.reset()
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.step.numpy())
         rate = (step - self._step0) * self.batch_size / max(time.perf_counter() - self._t0, 1e-9)
-        values = [(k, float(v)) for k, v in (logs or {}).items()] + [("img/s", rate)]
         if self.bar is not None:
+            values = [(k, float(v)) for k, v in (logs or {}).items()] + [("img/s", rate)]
             self.bar.update(step, values=values, finalize=step >= self.total)
         elif step % self.every == 0 or step >= self.total:
+            recent = self.window(batch + 1, {k: float(v) for k, v in (logs or {}).items()})
+            values = list(recent.items()) + [("img/s", rate)]
             text = "  ".join(f"{k} {v:.4g}" for k, v in values)
             print(f"step {step}/{self.total}  {text}", flush=True)
 
 
 class ScalarLogger(keras.callbacks.Callback):
-    """Writes the logged losses as TensorBoard scalars every ``every`` global steps."""
+    """Writes the losses, averaged over the last ``every`` global steps, as TensorBoard
+    scalars every ``every`` steps."""
 
     def __init__(self, log_dir: str | Path, every: int = 50):
         super().__init__()
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self.every = max(1, every)
+        self.window = WindowMeans()
+
+    def on_train_begin(self, logs=None):
+        self.window.reset()
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.step.numpy())
         if step % self.every == 0:
+            recent = self.window(batch + 1, {k: float(v) for k, v in (logs or {}).items()})
             with self.writer.as_default(step=step):
-                for name, value in (logs or {}).items():
-                    tf.summary.scalar(name, float(value))
+                for name, value in recent.items():
+                    tf.summary.scalar(name, value)
 
     def on_train_end(self, logs=None):
         self.writer.flush()

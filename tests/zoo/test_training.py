@@ -164,3 +164,14 @@ def test_tensorboard_scalars_written(tmp_path):
         event = event_pb2.Event.FromString(record.numpy())
         tags |= {v.tag for v in event.summary.value}
     assert {"d_loss", "g_loss", "e_loss", "d2_loss", "latent_recovery"} <= tags
+
+
+def test_window_means_recover_the_recent_average_from_running_means():
+    losses = np.array([4.0, 2.0, 6.0, 1.0, 1.0, 3.0])
+    running = np.cumsum(losses) / np.arange(1, 7)  # what Keras logs after each batch
+    window = training.WindowMeans()
+    assert window(2, {"d": running[1]})["d"] == pytest.approx(3.0)  # mean of 4, 2
+    assert window(5, {"d": running[4]})["d"] == pytest.approx(8.0 / 3)  # mean of 6, 1, 1
+    assert window(6, {"d": running[5]})["d"] == pytest.approx(3.0)
+    window.reset()  # a new fit call restarts Keras' running means
+    assert window(1, {"d": 7.0})["d"] == pytest.approx(7.0)
