@@ -38,13 +38,13 @@ PRESETS = {
     # A run that finishes in minutes on this 2-core CPU (width 1/4 of the paper's filters).
     # Two critic steps: at init this SN discriminator's input gradient norm is ~0.004, and
     # with one critic step D stayed flat (D loss ~2.2, GP ~1) and G collapsed for seeds 0
-    # and 2 of 0-2 within 600 steps; with two all three trained. At lr 3e-4 D still died
-    # after ~3000 steps of the 5000 (dotted samples); lr 1e-4 is the seed's smaller value.
+    # and 2 of 0-2 within 600 steps; with two all three trained. Over 5000 steps D still
+    # weakens after ~3000 (dotted samples); lr 1e-4 was worse (README, "Presets").
     "cpu": Preset(
         width=0.25,
         batch_size=64,
         steps=5000,
-        learning_rate=1e-4,
+        learning_rate=3e-4,
         gp_weight=1.0,
         d_steps=2,
         latent_dim=64,
