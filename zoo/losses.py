@@ -84,3 +84,27 @@ def latent_recovery_error(z: tf.Tensor, recovered_z: tf.Tensor) -> tf.Tensor:
     """Monitoring metric E ||z - E(G(z))||^2 / d_z (not a training loss)."""
     z, recovered_z = _f32(z), _f32(recovered_z)
     return tf.reduce_mean(tf.reduce_mean(tf.square(z - recovered_z), axis=-1))
+
+
+def bigan_encoder_loss(real_pair_logits: tf.Tensor) -> tf.Tensor:
+    """BiGAN encoder loss, the "inverse" objective of Donahue et al. 2017 App. B (seed 000
+    A.2, BiGAN): E_x[-log(1 - D(x, E(x)))] = E[softplus(l)]."""
+    return tf.reduce_mean(tf.nn.softplus(_f32(real_pair_logits)))
+
+
+def bigan_generator_loss(fake_pair_logits: tf.Tensor) -> tf.Tensor:
+    """BiGAN generator loss, same objective: E_z[-log D(G(z), z)] = E[softplus(-l)]."""
+    return ns_generator_loss(fake_pair_logits)
+
+
+def cycle_loss(x: tf.Tensor, reconstruction: tf.Tensor) -> tf.Tensor:
+    """MDGAN cycle loss, seed 004 eq. (2) with d = MSE (App. B, eq. 8):
+    E_x[mean over pixels of (G(E(x)) - x)^2]."""
+    return tf.reduce_mean(tf.square(_f32(reconstruction) - _f32(x)))
+
+
+def latent_norm_loss(codes: tf.Tensor) -> tf.Tensor:
+    """P-MDGAN latent-norm regulariser, seed 004 eq. (5): E_x[(||E(x)||_2 - sqrt(d_z))^2]."""
+    codes = _f32(codes)
+    dim = tf.cast(tf.shape(codes)[-1], tf.float32)
+    return tf.reduce_mean(tf.square(tf.norm(codes, axis=-1) - tf.sqrt(dim)))

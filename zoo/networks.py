@@ -130,11 +130,13 @@ def build_joint_discriminator(
 
     At every conv layer z, seen as a 1x1xd_z map, goes through a spectrally-normalised 1x1
     convolution and is added as a per-channel bias broadcast over height and width, before
-    the LeakyReLU. ``heads`` > 1 gives several final FC layers on one shared trunk (seed
-    000 shares all parameters but the final layer between two joint discriminators);
-    output shape [B, heads].
+    the LeakyReLU. ``heads`` > 1 gives that many separate final FC layers on one shared
+    trunk (seed 000 A.3.2: BiGAN's D and the adversarial-loss D2 share all parameters but
+    the final fully connected layer); output shape [B, heads].
     """
     check_shape(resolution, channels, latent_dim, width)
+    if int(heads) < 1:
+        raise ZooError(f"heads must be >= 1, got {heads}")
     x = keras.Input((resolution, resolution, channels), name="images")
     z = keras.Input((latent_dim,), name="z")
     z_map = layers.Reshape((1, 1, latent_dim))(z)
@@ -146,5 +148,9 @@ def build_joint_discriminator(
         h = layers.Add()([h, bias])  # broadcast over H, W
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
     h = layers.Flatten()(h)
-    logits = _sn(layers.Dense(heads, dtype="float32"))(h)
+    if heads == 1:
+        logits = _sn(layers.Dense(1, dtype="float32"))(h)
+    else:  # one separate spectrally-normalised final FC layer per head
+        outs = [_sn(layers.Dense(1, dtype="float32", name=f"head_{i}"))(h) for i in range(heads)]
+        logits = layers.Concatenate(dtype="float32", name="heads")(outs)
     return keras.Model([x, z], logits, name=name)

@@ -95,3 +95,30 @@ def test_latent_recovery_error_golden():
     z = tf.constant([[1.0, 1.0], [0.0, 0.0]])
     z_hat = tf.constant([[1.0, 3.0], [0.0, 0.0]])  # ||.||^2 / d_z = 4/2 and 0
     assert float(losses.latent_recovery_error(z, z_hat)) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_bigan_encoder_and_generator_losses_golden():
+    real_pair, fake_pair = np.array([0.3, -1.2, 4.0]), np.array([2.0, -0.7, 0.1])
+    sig = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    # Inverse objective (Donahue et al. App. B): E minimises -log(1 - D(x, E(x))),
+    # G minimises -log D(G(z), z).
+    assert float(losses.bigan_encoder_loss(real_pair)) == pytest.approx(
+        np.mean(-np.log(1 - sig(real_pair))), rel=1e-5
+    )
+    assert float(losses.bigan_generator_loss(fake_pair)) == pytest.approx(
+        np.mean(-np.log(sig(fake_pair))), rel=1e-5
+    )
+    assert float(losses.bigan_encoder_loss(tf.constant([0.0]))) == pytest.approx(math.log(2), rel=1e-6)
+
+
+def test_cycle_loss_golden():
+    x = np.zeros((2, 2, 2, 1), np.float32)
+    rec = np.zeros_like(x)
+    rec[0, 0, 0, 0], rec[1, 1, 1, 0] = 1.0, 0.5
+    # mean over all 8 elements of the squared error: (1 + 0.25) / 8
+    assert float(losses.cycle_loss(x, rec)) == pytest.approx(1.25 / 8, rel=1e-6)
+
+
+def test_latent_norm_loss_golden():
+    codes = np.array([[3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]], np.float32)  # norms 5, 2; sqrt(4) = 2
+    assert float(losses.latent_norm_loss(codes)) == pytest.approx(((5 - 2) ** 2 + 0) / 2, rel=1e-6)

@@ -6,10 +6,13 @@ import tensorflow as tf
 
 from zoo import losses, networks
 from zoo.errors import ZooError
+from zoo.models import inversion as inv
 from zoo.models.gan import GAN
+from zoo.models.inversion import INVERSIONS
 from zoo.trainer import Player
 
-INVERSIONS = ("x_ae", "z_ae", "x_adv", "z_adv")
+__all__ = ["IGEGAN", "INVERSIONS", "SCHEDULES"]
+
 SCHEDULES = ("joint", "posthoc")
 
 
@@ -41,8 +44,7 @@ class IGEGAN(GAN):
         encoder_start_step: int = 0,
         **kwargs,
     ):
-        if inversion not in INVERSIONS:
-            raise ZooError(f"unknown inversion {inversion!r}; expected one of {', '.join(INVERSIONS)}")
+        inv.check_inversion(inversion)
         if encoder_schedule not in SCHEDULES:
             raise ZooError(
                 f"unknown encoder_schedule {encoder_schedule!r}; expected one of {', '.join(SCHEDULES)}"
@@ -57,7 +59,7 @@ class IGEGAN(GAN):
         self.encoder = networks.build_encoder(*shape)
         self.inversion_discriminator = (
             networks.build_joint_discriminator(*shape, name="inversion_discriminator")
-            if inversion.endswith("_adv")
+            if inv.is_adversarial(inversion)
             else None
         )
         self.phase = self.phase_for_step(0)
@@ -90,40 +92,18 @@ class IGEGAN(GAN):
         return ("latent_recovery",)
 
     # --------------------------------------------------------------- objectives
+    def _critic(self, pair: list) -> tf.Tensor:
+        return self.inversion_discriminator(pair, training=True)
+
     def encoder_objective(self, x, z) -> dict:
-        fake = tf.stop_gradient(self.generator(z, training=True))
-        z_hat = self.encoder(fake, training=True)
-        if self.inversion == "x_ae":
-            loss = losses.x_ae_loss(fake, self.generator(z_hat, training=True))
-        elif self.inversion == "z_ae":
-            loss = losses.z_ae_loss(z, z_hat)
-        elif self.inversion == "z_adv":
-            loss = losses.adversarial_inversion_encoder_loss(
-                self.inversion_discriminator([fake, z_hat], training=True)
-            )
-        else:  # x_adv
-            refake = self.generator(z_hat, training=True)
-            loss = losses.adversarial_inversion_encoder_loss(
-                self.inversion_discriminator([refake, z], training=True)
-            )
+        critic = self._critic if self.inversion_discriminator is not None else None
+        loss, z_hat = inv.encoder_inversion_loss(self.inversion, self.generator, self.encoder, critic, z)
         return {"loss": loss, "latent_recovery": losses.latent_recovery_error(z, z_hat)}
 
     def inversion_discriminator_objective(self, x, z) -> dict:
-        fake = self.generator(z, training=True)
-        z_hat = self.encoder(fake, training=True)
-        if self.inversion == "z_adv":  # (G(z), z) vs (G(z), E(G(z)))
-            true_pair, inverted_pair = (fake, z), (fake, z_hat)
-        else:  # x_adv: (G(z), z) vs (G(E(G(z))), z)
-            true_pair, inverted_pair = (fake, z), (self.generator(z_hat, training=True), z)
-        both = [tf.concat([a, b], axis=0) for a, b in zip(true_pair, inverted_pair)]
-        true_logits, inverted_logits = tf.split(self.inversion_discriminator(both, training=True), 2, axis=0)
-        penalty = self.gradient_penalty_term(
-            lambda t: self.inversion_discriminator(t, training=True),
-            list(true_pair),
-            list(inverted_pair),
-        )
-        loss = losses.adversarial_inversion_discriminator_loss(true_logits, inverted_logits)
-        return {"loss": loss + penalty}
+        true_pair, inverted_pair = inv.critic_pairs(self.inversion, self.generator, self.encoder, z)
+        penalty = self.gradient_penalty_term(self._critic, true_pair, inverted_pair)
+        return {"loss": inv.critic_loss(self._critic, true_pair, inverted_pair) + penalty}
 
     # ---------------------------------------------------------------- inference
     def encode(self, x: tf.Tensor) -> tf.Tensor:

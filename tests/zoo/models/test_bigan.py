@@ -1,0 +1,277 @@
+"""BiGAN, BiGAN + inversion loss, MDGAN, P-MDGAN: they train, route gradients as the
+papers say, reduce to BiGAN at zero weights, and P-MDGAN's λ_norm rule is as documented."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TINY, repeat_batch
+
+from zoo.errors import ZooError
+from zoo.models import MDGAN, PMDGAN, BiGAN
+from zoo.models.bigan import prior_norm_std
+from zoo.models.inversion import INVERSIONS
+
+VARIANTS = {
+    "bigan": (BiGAN, {}),
+    **{f"bigan_{i}": (BiGAN, {"inversion": i, "inversion_weight": 1.0}) for i in INVERSIONS},
+    "mdgan": (MDGAN, {}),
+    "p_mdgan": (PMDGAN, {"norm_hold_steps": 1, "norm_update_every": 1}),
+}
+
+
+def make(cls, seed=0, eager=False, **kw):
+    """A tiny model; ``eager`` skips tracing for tests of a step or two (traced
+    ``train_step``s are covered by the longer runs below and by the IGE-GAN tests)."""
+    keras.utils.set_random_seed(seed)  # identical initial weights for identical configs
+    model = cls(**{**TINY, **kw})
+    model.compile(learning_rate=1e-3, run_eagerly=eager)
+    return model
+
+
+def weights(net):
+    return [w.numpy().copy() for w in net.trainable_weights]
+
+
+def changed(before, net):
+    return [not np.array_equal(a, b.numpy()) for a, b in zip(before, net.trainable_weights)]
+
+
+def moved_beyond_rescaling(before: np.ndarray, after: np.ndarray) -> bool:
+    """True if ``after`` is not ``before`` times a scalar. Spectral normalisation rewrites
+    D's kernels as W / sigma on every training-mode call, also inside G's and E's
+    objectives; a gradient step is never such a uniform rescaling."""
+    scale = float(np.vdot(after, before) / max(np.vdot(before, before), 1e-30))
+    return not np.allclose(after, scale * before, rtol=0, atol=1e-6 * max(np.abs(after).max(), 1e-12))
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_variant_trains_and_each_update_moves_only_its_network(variant, tiny_images):
+    cls, kw = VARIANTS[variant]
+    model = make(cls, eager=True, **kw)
+    nets = {"d": model.discriminator, "g": model.generator, "e": model.encoder}
+    before = {k: weights(n) for k, n in nets.items()}
+    logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=2, epochs=1, verbose=0).history
+    last = {k: v[-1] for k, v in logs.items()}
+    assert all(math.isfinite(v) for v in last.values()), last
+    expected = {"d_loss", "g_loss", "e_loss", "latent_recovery"}
+    expected |= {"inversion_loss"} if "inversion" in kw else set()
+    expected |= {"d2_loss"} if kw.get("inversion", "").endswith("_adv") else set()
+    expected |= {"cycle_loss"} if cls in (MDGAN, PMDGAN) else set()
+    expected |= {"norm_loss", "norm_weight", "latent_norm_ratio"} if cls is PMDGAN else set()
+    assert set(last) == expected
+    for name, net in nets.items():
+        assert any(changed(before[name], net)), name
+    # One update of each player moves that player's network and no other.
+    x, z = tf.constant(tiny_images), model.sample_latent(16)
+    for player in model.all_players():
+        before = {k: weights(n) for k, n in nets.items()}
+        model._update(player, x, z)
+        for other, net in nets.items():
+            moved = [
+                moved_beyond_rescaling(a, b.numpy()) for a, b in zip(before[other], net.trainable_weights)
+            ]
+            assert any(moved) if other == player.name else not any(moved), (player.name, other)
+
+
+def test_gradient_penalty_and_critic_steps_on_the_two_headed_critic(tiny_images):
+    model = make(BiGAN, eager=True, inversion="x_adv", inversion_weight=1.0, gp_weight=1.0, d_steps=2)
+    logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=1, epochs=1, verbose=0).history
+    assert all(math.isfinite(v[-1]) for v in logs.values())
+    assert int(model.optimizers["d"].iterations.numpy()) == 2 and int(model.step.numpy()) == 1
+
+
+def _grads(model, term, variables):
+    with tf.GradientTape() as tape:
+        value = term()
+    return [g for g in tape.gradient(value, variables)]
+
+
+@pytest.mark.parametrize("inversion", INVERSIONS)
+def test_inversion_term_reaches_the_encoder_and_not_the_generator_input(inversion, tiny_images):
+    # The inversion loss is part of E's objective only; within it G(z) is a constant, so
+    # even a loss that passes through G again (x_ae, x_adv) never needs G's update.
+    from zoo.models import inversion as inv
+
+    model = make(BiGAN, inversion=inversion, inversion_weight=1.0)
+    z = model.sample_latent(16)
+    critic = model._head(1) if model.has_d2 else None
+    term = lambda: inv.encoder_inversion_loss(inversion, model.generator, model.encoder, critic, z)[0]  # noqa: E731
+    e_grads = _grads(model, term, model.encoder.trainable_weights)
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in e_grads)
+    # z_ae and z_adv do not involve G after the stop-gradient at all.
+    if inversion in ("z_ae", "z_adv"):
+        assert all(g is None for g in _grads(model, term, model.generator.trainable_weights))
+
+
+def test_cycle_term_reaches_both_encoder_and_generator(tiny_images):
+    model = make(MDGAN)
+    x = tf.constant(tiny_images)
+    for net in (model.encoder, model.generator):
+        grads = _grads(model, lambda: model.cycle_term(x), net.trainable_weights)
+        assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads), net.name
+    assert _grads(model, lambda: model.cycle_term(x), model.discriminator.trainable_weights) == [None] * len(
+        model.discriminator.trainable_weights
+    )
+
+
+def _objectives(model, x, z):
+    """Every player's objective value on one batch, from the same seed-generator state."""
+    out = {}
+    for p in model.all_players():
+        state = model.seed_generator.state.numpy().copy()
+        out[p.name] = float(p.objective(x, z)["loss"])
+        model.seed_generator.state.assign(state)
+    return out
+
+
+@pytest.mark.parametrize(
+    "cls,kw",
+    [(BiGAN, {"inversion": i, "inversion_weight": 0.0}) for i in INVERSIONS]
+    + [
+        (MDGAN, {"cycle_weight": 0.0}),
+        (PMDGAN, {"cycle_weight": 0.0, "norm_weight": 0.0, "adapt_norm_weight": False}),
+        (
+            PMDGAN,
+            {
+                "cycle_weight": 0.0,
+                "norm_weight": 0.0,
+                "adapt_norm_weight": False,
+                "inversion": "z_adv",
+                "inversion_weight": 0.0,
+            },
+        ),
+    ],
+)
+def test_zero_weights_reduce_exactly_to_bigan(cls, kw, tiny_images):
+    x = tf.constant(tiny_images)
+    plain, variant = make(BiGAN, gp_weight=1.0), make(cls, gp_weight=1.0, **kw)
+    z = tf.constant(np.random.default_rng(0).standard_normal((16, TINY["latent_dim"])).astype(np.float32))
+    assert _objectives(variant, x, z) == _objectives(plain, x, z)
+
+
+def test_zero_weights_train_exactly_like_bigan(tiny_images):
+    plain = make(BiGAN)
+    variant = make(
+        PMDGAN,
+        cycle_weight=0.0,
+        norm_weight=0.0,
+        adapt_norm_weight=False,
+        inversion="z_adv",
+        inversion_weight=0.0,
+    )
+    logs_plain = plain.fit(repeat_batch(tiny_images), steps_per_epoch=2, epochs=1, verbose=0).history
+    logs_variant = variant.fit(repeat_batch(tiny_images), steps_per_epoch=2, epochs=1, verbose=0).history
+    for key in ("d_loss", "g_loss", "e_loss"):
+        assert logs_variant[key] == logs_plain[key], key
+    for a, b in zip(
+        plain.generator.weights + plain.encoder.weights, variant.generator.weights + variant.encoder.weights
+    ):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_bigan_objectives_equal_the_formulas(tiny_images):
+    from zoo import losses
+
+    model = make(BiGAN)
+    x = tf.constant(tiny_images)
+    z = model.sample_latent(16)
+    for _ in range(50):  # converge the power iteration so training-mode calls are stable
+        model.discriminator([x, model.encoder(x)], training=True)
+    d = lambda pair: model.discriminator(pair, training=True)  # noqa: E731
+    real, fake = d([x, model.encoder(x)]), d([model.generator(z), z])
+    got = _objectives(model, x, z)
+    assert got["d"] == pytest.approx(float(losses.ns_discriminator_loss(real, fake)), rel=1e-4)
+    assert got["g"] == pytest.approx(float(np.mean(np.log1p(np.exp(-fake.numpy())))), rel=1e-4)
+    assert got["e"] == pytest.approx(float(np.mean(np.log1p(np.exp(real.numpy())))), rel=1e-4)
+
+
+def test_adversarial_inversion_shares_all_but_the_final_layer():
+    model = make(BiGAN, inversion="x_adv", inversion_weight=1.0)
+    heads = [
+        layer
+        for layer in model.discriminator.layers
+        if layer.name.startswith("spectral") and "head" in str(getattr(layer, "layer", layer).name)
+    ]
+    assert len(heads) == 2
+    assert heads[0].layer.kernel.shape == heads[1].layer.kernel.shape
+    assert model.discriminator.output.shape[-1] == 2
+    assert make(BiGAN, inversion="x_adv", inversion_weight=0.0).discriminator.output.shape[-1] == 1
+
+
+def test_prior_norm_std_matches_sampling():
+    assert prior_norm_std(1) == pytest.approx(math.sqrt(1 - 2 / math.pi), rel=1e-9)
+    samples = np.linalg.norm(np.random.default_rng(0).standard_normal((200_000, 64)), axis=1)
+    assert prior_norm_std(64) == pytest.approx(samples.std(), rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "std_factor,step,expected",
+    [
+        (1.5, 200, 0.01 + 0.05),  # too wide: + max(0.01, hold/step/10) = 100/200/10 = 0.05
+        (0.5, 200, 0.001),  # too narrow: 0.01 - 0.05, clipped to 0.001
+        (1.0, 200, 0.01),  # within [0.98, 1.01] x prior std: unchanged
+        (1.5, 5000, 0.01 + 0.01),  # late: the step floor 0.01
+    ],
+)
+def test_lambda_norm_rule(std_factor, step, expected):
+    model = make(PMDGAN, norm_weight=0.01, norm_hold_steps=100, norm_update_every=10)
+    s = std_factor * model.prior_std
+    norms = np.array([5.0 - s, 5.0 + s], np.float32)  # mean 5, population std s
+    model.norm_moments.assign([2.0, norms.sum(), (norms**2).sum()])
+    model.step.assign(step)
+    model._adapt_lambda_norm()
+    assert float(model.lambda_norm.numpy()) == pytest.approx(expected, rel=1e-5)
+    assert np.all(model.norm_moments.numpy() == 0)
+
+
+def test_lambda_norm_is_held_then_adapted_in_fit(tiny_images):
+    model = make(PMDGAN, norm_weight=0.01, norm_hold_steps=4, norm_update_every=2)
+    model.fit(repeat_batch(tiny_images), steps_per_epoch=4, epochs=1, verbose=0)
+    assert float(model.lambda_norm.numpy()) == pytest.approx(0.01)  # held through step 4
+    model.fit(repeat_batch(tiny_images), steps_per_epoch=2, epochs=1, verbose=0)
+    assert float(model.lambda_norm.numpy()) != pytest.approx(0.01)  # one fixed batch: std far off
+    assert "lambda_norm" in vars(model.checkpoint())
+
+
+def test_p_mdgan_moves_the_latent_norm_towards_the_prior(tiny_images):
+    # d_z = 64: after 40 steps MDGAN's mean ||E(x)|| / sqrt(d_z) was 1.47-1.58 for init
+    # seeds 0-2 and P-MDGAN's (lambda_norm = 1) 0.90-1.02.
+    ratios = {}
+    for cls, kw in ((MDGAN, {}), (PMDGAN, {"norm_weight": 1.0, "adapt_norm_weight": False})):
+        model = make(cls, latent_dim=64, **kw)
+        model.fit(repeat_batch(tiny_images), steps_per_epoch=40, epochs=1, verbose=0)
+        codes = model.encoder(tf.constant(tiny_images), training=False).numpy()
+        ratios[cls.__name__] = float(np.linalg.norm(codes, axis=1).mean() / 8.0)
+    assert abs(ratios["PMDGAN"] - 1) < abs(ratios["MDGAN"] - 1) / 2, ratios
+    assert abs(ratios["PMDGAN"] - 1) < 0.15, ratios
+
+
+def test_config_round_trip():
+    model = make(PMDGAN, inversion="x_ae", inversion_weight=0.3, cycle_weight=3.0, norm_hold_steps=7)
+    config = model.get_config()
+    clone = PMDGAN.from_config(config)
+    assert clone.get_config() == config
+    assert (clone.inversion, clone.inversion_weight, clone.cycle_weight, clone.norm_hold_steps) == (
+        "x_ae",
+        0.3,
+        3.0,
+        7,
+    )
+
+
+@pytest.mark.parametrize(
+    "cls,kwargs,match",
+    [
+        (BiGAN, {"inversion": "x_vae"}, "unknown inversion"),
+        (BiGAN, {"inversion_weight": -1.0}, "inversion_weight"),
+        (MDGAN, {"cycle_weight": -0.5}, "cycle_weight"),
+        (PMDGAN, {"norm_weight": -0.5}, "norm_weight"),
+        (PMDGAN, {"norm_update_every": 0}, "norm_update_every"),
+    ],
+)
+def test_bad_arguments(cls, kwargs, match):
+    with pytest.raises(ZooError, match=match):
+        cls(**{**TINY, **kwargs})

@@ -1,0 +1,283 @@
+"""BiGAN / ALI and its extensions: + an inversion loss (seed 000), MDGAN and P-MDGAN (seed 004)."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+from zoo import losses, networks
+from zoo.errors import ZooError
+from zoo.models import inversion as inv
+from zoo.trainer import AdversarialModel, Player
+
+
+class BiGAN(AdversarialModel):
+    """BiGAN (Donahue et al. 2017, eq. 3 and App. B; = ALI, Dumoulin et al. 2017; seed 000
+    eq. 2), optionally with one of seed 000's inversion losses on the encoder (§3.2, A.2):
+
+      D:  min E_x[-log D(x, E(x))] + E_z[-log(1 - D(G(z), z))]   (+ WGAN-GP on (x, z))
+      G:  min E_z[-log D(G(z), z)]                                (the "inverse" objective
+      E:  min E_x[-log(1 - D(x, E(x)))] + λ · L_inv(E)              of App. B, per player)
+
+    ``inversion`` is None (plain BiGAN) or one of ``x_ae, z_ae, x_adv, z_adv``, the same
+    losses IGE-GAN uses (``zoo.models.inversion``), weighted by ``inversion_weight`` (λ).
+    For the adversarial ones D2 shares every parameter with D but the final FC layer
+    (A.3.2): the joint discriminator gets a second head, and since the trunk is shared its
+    one optimiser minimises D's loss + D2's loss. λ = 0 is exactly BiGAN: no D2 head is
+    built and the adversarial inversion loss is not computed (the AE losses are still
+    computed and logged, with weight 0).
+
+    Networks: SN-DCGAN generator, LayerNorm encoder, spectrally-normalised joint
+    discriminator with z added as a per-layer bias (A.3.2).
+    """
+
+    def __init__(self, inversion: str | None = None, inversion_weight: float = 1.0, **kwargs):
+        inv.check_inversion(inversion, allow_none=True)
+        if not float(inversion_weight) >= 0:
+            raise ZooError(f"inversion_weight must be >= 0, got {inversion_weight}")
+        super().__init__(**kwargs)
+        self.inversion = inversion
+        self.inversion_weight = float(inversion_weight)
+        shape = (self.resolution, self.channels, self.latent_dim, self.width)
+        self.generator = networks.build_generator(*shape)
+        self.encoder = networks.build_encoder(*shape)
+        self.discriminator = networks.build_joint_discriminator(
+            *shape, heads=2 if self.has_d2 else 1, name="discriminator"
+        )
+
+    @property
+    def has_d2(self) -> bool:
+        """Whether an adversarial inversion loss is active (and D has a D2 head)."""
+        return inv.is_adversarial(self.inversion) and self.inversion_weight > 0
+
+    @property
+    def computes_inversion(self) -> bool:
+        return self.inversion is not None and (self.has_d2 or not inv.is_adversarial(self.inversion))
+
+    def all_players(self) -> list[Player]:
+        return [
+            Player("d", self.discriminator, self.discriminator_objective, critic=True),
+            Player("g", self.generator, self.generator_objective),
+            Player("e", self.encoder, self.encoder_objective),
+        ]
+
+    def extra_metric_names(self):
+        names = ["latent_recovery"]
+        if self.computes_inversion:
+            names.append("inversion_loss")
+        if self.has_d2:
+            names.append("d2_loss")
+        return names
+
+    def _head(self, index: int):
+        """D (index 0) or D2 (index 1) as a function of an [x, z] pair, in training mode."""
+        return lambda pair: self.discriminator(pair, training=True)[:, index : index + 1]
+
+    # --------------------------------------------------------------- objectives
+    def discriminator_objective(self, x, z) -> dict:
+        fake, code = self.generator(z, training=True), self.encoder(x, training=True)
+        real_pair, fake_pair = [x, code], [fake, z]
+        both = [tf.concat([a, b], axis=0) for a, b in zip(real_pair, fake_pair)]
+        real_logits, fake_logits = tf.split(self._head(0)(both), 2, axis=0)
+        loss = losses.ns_discriminator_loss(real_logits, fake_logits)
+        loss += self.gradient_penalty_term(self._head(0), real_pair, fake_pair)
+        out = {}
+        if self.has_d2:
+            true_pair, inverted_pair = inv.critic_pairs(self.inversion, self.generator, self.encoder, z)
+            d2 = inv.critic_loss(self._head(1), true_pair, inverted_pair)
+            d2 += self.gradient_penalty_term(self._head(1), true_pair, inverted_pair)
+            loss += d2
+            out["d2_loss"] = d2
+        return {"loss": loss, **out}
+
+    def generator_objective(self, x, z) -> dict:
+        fake_logits = self._head(0)([self.generator(z, training=True), z])
+        return {"loss": losses.bigan_generator_loss(fake_logits)}
+
+    def encoder_objective(self, x, z) -> dict:
+        code = self.encoder(x, training=True)
+        loss = losses.bigan_encoder_loss(self._head(0)([x, code]))
+        out = {}
+        if self.computes_inversion:
+            critic = self._head(1) if self.has_d2 else None
+            inversion_loss, z_hat = inv.encoder_inversion_loss(
+                self.inversion, self.generator, self.encoder, critic, z
+            )
+            loss += self.inversion_weight * inversion_loss
+            out["inversion_loss"] = inversion_loss
+        else:  # monitoring only: no gradient flows from it
+            z_hat = self.encoder(tf.stop_gradient(self.generator(z, training=True)), training=True)
+        out["latent_recovery"] = tf.stop_gradient(losses.latent_recovery_error(z, z_hat))
+        return {"loss": loss, **out}
+
+    # ---------------------------------------------------------------- inference
+    def generate(self, z: tf.Tensor) -> tf.Tensor:
+        """G(z) in inference mode."""
+        return self.generator(z, training=False)
+
+    def encode(self, x: tf.Tensor) -> tf.Tensor:
+        """E(x) in inference mode."""
+        return self.encoder(x, training=False)
+
+    def reconstruct(self, x: tf.Tensor) -> tf.Tensor:
+        """G(E(x)) in inference mode."""
+        return self.generator(self.encoder(x, training=False), training=False)
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "inversion": self.inversion,
+            "inversion_weight": self.inversion_weight,
+        }
+
+
+class MDGAN(BiGAN):
+    """MDGAN (seed 004 eq. 2 and App. B eq. 8): BiGAN + λ_cyc · MSE(x, G(E(x))) on real
+    data, minimised by both E and G (each differentiates it w.r.t. its own variables).
+
+    Seed 004 Table 1: λ_cyc = 8 (CIFAR-10), 9 (F-MNIST). ``cycle_weight`` = 0 is BiGAN.
+    """
+
+    def __init__(self, cycle_weight: float = 9.0, **kwargs):
+        if not float(cycle_weight) >= 0:
+            raise ZooError(f"cycle_weight must be >= 0, got {cycle_weight}")
+        super().__init__(**kwargs)
+        self.cycle_weight = float(cycle_weight)
+
+    def extra_metric_names(self):
+        return [*super().extra_metric_names(), "cycle_loss"]
+
+    def cycle_term(self, x) -> tf.Tensor:
+        """L_cyc = E_x MSE(x, G(E(x))) (seed 004 eq. 2)."""
+        return losses.cycle_loss(x, self.generator(self.encoder(x, training=True), training=True))
+
+    def generator_objective(self, x, z) -> dict:
+        out = super().generator_objective(x, z)
+        cycle = self.cycle_term(x)
+        return {**out, "loss": out["loss"] + self.cycle_weight * cycle}
+
+    def encoder_objective(self, x, z) -> dict:
+        out = super().encoder_objective(x, z)
+        cycle = self.cycle_term(x)
+        return {**out, "loss": out["loss"] + self.cycle_weight * cycle, "cycle_loss": cycle}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cycle_weight": self.cycle_weight}
+
+
+def prior_norm_std(latent_dim: int) -> float:
+    """Standard deviation of ||z|| for z ~ N(0, I_d) (the chi distribution):
+    sqrt(d - mu^2) with mu = sqrt(2) Gamma((d+1)/2) / Gamma(d/2)."""
+    d = float(latent_dim)
+    mu = math.sqrt(2.0) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
+    return math.sqrt(max(d - mu * mu, 0.0))
+
+
+class PMDGAN(MDGAN):
+    """P-MDGAN (seed 004 eq. 5-6, App. B eq. 8): MDGAN + λ_norm · E_x[(||E(x)|| - sqrt(d_z))^2]
+    on the encoder, with λ_norm tuned during training.
+
+    Seed 004 App. B only says λ_norm starts at 0.01, is held for the first 200 of 800
+    epochs and is then "updated according to the variance of ||E(x)||". The exact rule
+    implemented here (its thresholds and step size follow the authors' released code,
+    with epochs replaced by steps):
+      * λ_norm = ``norm_weight`` until step ``norm_hold_steps``;
+      * then every ``norm_update_every`` steps, with s_E the standard deviation of
+        ||E(x)|| over the real examples of those steps and s_p that of ||z|| under the
+        prior (``prior_norm_std``): if s_E > 1.01 s_p, λ_norm += δ; if s_E < 0.98 s_p,
+        λ_norm -= δ; with δ = max(0.01, norm_hold_steps / step / 10) and λ_norm kept
+        in [0.001, 1].
+    ``adapt_norm_weight=False`` keeps λ_norm fixed (``norm_weight`` = 0 then is MDGAN).
+    λ_norm is a checkpointed variable and is logged as the metric ``norm_weight``.
+    """
+
+    def __init__(
+        self,
+        norm_weight: float = 0.01,
+        adapt_norm_weight: bool = True,
+        norm_hold_steps: int = 1000,
+        norm_update_every: int = 100,
+        **kwargs,
+    ):
+        if not float(norm_weight) >= 0:
+            raise ZooError(f"norm_weight must be >= 0, got {norm_weight}")
+        if int(norm_hold_steps) < 0 or int(norm_update_every) < 1:
+            raise ZooError(
+                f"norm_hold_steps must be >= 0 and norm_update_every >= 1, got "
+                f"{norm_hold_steps} and {norm_update_every}"
+            )
+        super().__init__(**kwargs)
+        self.norm_weight = float(norm_weight)
+        self.adapt_norm_weight = bool(adapt_norm_weight)
+        self.norm_hold_steps = int(norm_hold_steps)
+        self.norm_update_every = int(norm_update_every)
+        self.prior_std = prior_norm_std(self.latent_dim)
+        self.lambda_norm = keras.Variable(
+            self.norm_weight, dtype="float32", trainable=False, name="lambda_norm"
+        )
+        # Sums of 1, ||E(x)|| and ||E(x)||^2 since the last update of lambda_norm.
+        self.norm_moments = keras.Variable(
+            [0.0, 0.0, 0.0], dtype="float32", trainable=False, name="norm_moments"
+        )
+
+    def extra_metric_names(self):
+        return [*super().extra_metric_names(), "norm_loss", "norm_weight", "latent_norm_ratio"]
+
+    def encoder_objective(self, x, z) -> dict:
+        out = super().encoder_objective(x, z)
+        codes = self.encoder(x, training=True)
+        norm = losses.latent_norm_loss(codes)
+        norms = tf.norm(codes, axis=-1)
+        return {
+            **out,
+            "loss": out["loss"] + self.lambda_norm * norm,
+            "norm_loss": norm,
+            "norm_weight": tf.convert_to_tensor(self.lambda_norm),
+            "latent_norm_ratio": tf.stop_gradient(tf.reduce_mean(norms)) / math.sqrt(self.latent_dim),
+        }
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        if self.adapt_norm_weight:
+            x = data[0] if isinstance(data, (tuple, list)) else data
+            norms = tf.norm(self.encoder(x, training=False), axis=-1)
+            self.norm_moments.assign_add(
+                tf.stack([tf.cast(tf.size(norms), tf.float32), tf.reduce_sum(norms), tf.reduce_sum(norms**2)])
+            )
+            step = self.step  # already incremented by the base train_step
+            due = tf.logical_and(step > self.norm_hold_steps, step % self.norm_update_every == 0)
+            tf.cond(due, self._adapt_lambda_norm, lambda: tf.constant(True))
+        return logs
+
+    def _adapt_lambda_norm(self) -> tf.Tensor:
+        n, s1, s2 = tf.unstack(self.norm_moments)
+        mean = s1 / tf.maximum(n, 1.0)
+        std = tf.sqrt(tf.maximum(s2 / tf.maximum(n, 1.0) - mean * mean, 0.0))
+        step = tf.cast(self.step, tf.float32)
+        delta = tf.maximum(0.01, self.norm_hold_steps / step / 10.0)
+        lam = self.lambda_norm
+        lam_new = tf.where(std > 1.01 * self.prior_std, lam + delta, lam)
+        lam_new = tf.where(std < 0.98 * self.prior_std, lam - delta, lam_new)
+        self.lambda_norm.assign(tf.clip_by_value(lam_new, 0.001, 1.0))
+        self.norm_moments.assign(tf.zeros(3))
+        return tf.constant(True)
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        ckpt = super().checkpoint()
+        ckpt.lambda_norm = self.lambda_norm
+        ckpt.norm_moments = self.norm_moments
+        return ckpt
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "norm_weight": self.norm_weight,
+            "adapt_norm_weight": self.adapt_norm_weight,
+            "norm_hold_steps": self.norm_hold_steps,
+            "norm_update_every": self.norm_update_every,
+        }
