@@ -151,7 +151,7 @@ def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name
         raise ZooError(f"{config_path} is not a valid run config: {err}") from None
     model = family_class(family).from_config(model_config)
     checkpoint = restore_latest(model, run_dir, networks_only=True)
-    name = name or family
+    name = name or config.get("name") or family
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ZooError(f"model name {name!r} may contain only letters, digits, '_', '.', '-'")
     enc_dir, gen_dir = serving_root / f"{name}_encoder", serving_root / f"{name}_generator"

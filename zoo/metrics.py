@@ -22,6 +22,13 @@ def batched(fn, inputs: np.ndarray, batch_size: int = 500) -> np.ndarray:
     )
 
 
+def latent_norm_ratios(codes: np.ndarray) -> np.ndarray:
+    """||c_i|| / sqrt(d_z) per code: ~1 with std ~1/sqrt(2 d_z) for z ~ N(0, I) (seed 004
+    §3, Fig. 1 compares E(x) with prior samples on this scale)."""
+    codes = np.asarray(codes, np.float64)
+    return np.linalg.norm(codes, axis=1) / np.sqrt(codes.shape[1])
+
+
 def encoder_report(model, x_test: np.ndarray, seed: int = 0) -> dict:
     """Held-out reconstruction MSE/PSNR, the random-pair PSNR baseline and the latent
     recovery error of a model with ``encoder`` and ``generator`` (inference mode).
@@ -37,7 +44,11 @@ def encoder_report(model, x_test: np.ndarray, seed: int = 0) -> dict:
     z_hat = batched(lambda t: model.encoder(t, training=False), fakes)
     recon_psnr = psnr(x_test, recon)
     pair_psnr = psnr(x_test, fakes)
+    codes = batched(lambda t: model.encoder(t, training=False), x_test)
+    enc_ratio, prior_ratio = latent_norm_ratios(codes), latent_norm_ratios(z)
     return {
+        "latent_norm_ratio": {"mean": float(enc_ratio.mean()), "std": float(enc_ratio.std())},
+        "prior_norm_ratio": {"mean": float(prior_ratio.mean()), "std": float(prior_ratio.std())},
         "reconstruction_mse": float(np.mean(np.square(x_test - recon))),
         "reconstruction_psnr": float(np.mean(recon_psnr)),
         "random_pair_psnr": float(np.mean(pair_psnr)),

@@ -35,12 +35,26 @@ FIXED_ON_RESUME = (
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """A family's command-line recipe."""
+    """A family's command-line recipe.
+
+    ``family`` names the run directories; ``model_family(args)``, when given, picks the
+    model family each run trains (e.g. BiGAN's ``--variant mdgan`` trains ``mdgan``) out
+    of ``families``. Without it every run trains ``family``.
+    """
 
     family: str
     description: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     model_kwargs: Callable[[argparse.Namespace], dict]
+    model_family: Callable[[argparse.Namespace], str] | None = None
+    families: tuple[str, ...] = ()
+    variant: Callable[[argparse.Namespace], str] | None = None  # the export name
+
+    def family_for(self, args: argparse.Namespace) -> str:
+        return self.model_family(args) if self.model_family else self.family
+
+    def accepts(self, family: str | None) -> bool:
+        return family == self.family or family in self.families
 
 
 def positive_int(text: str) -> int:
@@ -115,7 +129,7 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         if not config_path.is_file():
             raise ZooError(f"--resume: {config_path} not found; nothing to resume")
         stored = json.loads(config_path.read_text())
-        if stored.get("family") != recipe.family:
+        if not recipe.accepts(stored.get("family")):
             raise ZooError(f"--resume: {run_dir} is a {stored.get('family')} run, not {recipe.family}")
         for key in FIXED_ON_RESUME:
             given = getattr(args, key)
@@ -127,7 +141,14 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         settings["steps"] = args.steps or settings["steps"]
         settings["checkpoint_every"] = args.checkpoint_every or settings["checkpoint_every"]
         settings["eval_images"] = args.eval_images or settings["eval_images"]
-        return {"settings": settings, "model": stored["model"], "run_dir": run_dir, "resume": True}
+        return {
+            "settings": settings,
+            "model": stored["model"],
+            "family": stored["family"],
+            "name": stored.get("name", stored["family"]),
+            "run_dir": run_dir,
+            "resume": True,
+        }
     preset_name = args.preset or "cpu"
     preset = get_preset(
         preset_name,
@@ -156,9 +177,18 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         "checkpoint_every": preset.checkpoint_every,
         "eval_images": preset.eval_images,
     }
+    family = recipe.family_for(args)
+    name = recipe.variant(args) if recipe.variant else family
     if run_dir is None:
-        run_dir = Path("runs") / f"{recipe.family}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    return {"settings": settings, "model": None, "run_dir": run_dir, "resume": False}
+        run_dir = Path("runs") / f"{name}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return {
+        "settings": settings,
+        "model": None,
+        "family": family,
+        "name": name,
+        "run_dir": run_dir,
+        "resume": False,
+    }
 
 
 def _save_grids(model, x_test: np.ndarray, run_dir: Path, seed: int) -> list[str]:
@@ -197,6 +227,17 @@ def _save_grids(model, x_test: np.ndarray, run_dir: Path, seed: int) -> list[str
         rows = np.concatenate([a[:, None], middle, b[:, None]], axis=1).reshape(-1, *a.shape[1:])
         paths.append(save_grid(rows, run_dir / f"interpolations_{kind}.png", steps + 2))
     return [str(p) for p in paths]
+
+
+def _save_norm_histogram(model, x_test: np.ndarray, run_dir: Path, seed: int) -> str:
+    """Histogram of ||E(x)|| / sqrt(d_z) on the test images against prior samples (seed 004 Fig. 1)."""
+    from zoo.metrics import batched, latent_norm_ratios
+    from zoo.visualize import save_histograms
+
+    codes = batched(lambda t: model.encoder(t, training=False), x_test)
+    z = np.random.default_rng(seed).standard_normal((len(x_test), model.latent_dim))
+    series = {"||E(x)||/sqrt(d)": latent_norm_ratios(codes), "||z||/sqrt(d), prior": latent_norm_ratios(z)}
+    return str(save_histograms(series, run_dir / "latent_norms.png"))
 
 
 def run(recipe: Recipe, argv: list[str] | None = None) -> int:
@@ -242,7 +283,8 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     import keras
 
     keras.utils.set_random_seed(s["seed"])  # --seed fixes the initial weights too
-    model = family_class(recipe.family).from_config(model_config)
+    family, name = resolved["family"], resolved["name"]
+    model = family_class(family).from_config(model_config)
     model.compile(learning_rate=s["lr"])
     if not resolved["resume"]:
         if (run_dir / "checkpoints").exists():
@@ -251,10 +293,13 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
             )
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(
-            run_dir / "config.json", {"family": recipe.family, "model": model.get_config(), "settings": s}
+            run_dir / "config.json",
+            {"family": family, "name": name, "model": model.get_config(), "settings": s},
         )
     else:
-        _write_json(run_dir / "config.json", {"family": recipe.family, "model": model_config, "settings": s})
+        _write_json(
+            run_dir / "config.json", {"family": family, "name": name, "model": model_config, "settings": s}
+        )
     print(f"run directory: {run_dir}", flush=True)
     result = training.train(
         model,
@@ -268,9 +313,10 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     )
     metrics = encoder_report(model, x_test, seed=s["seed"])
     grids = _save_grids(model, x_test, run_dir, s["seed"])
+    grids.append(_save_norm_histogram(model, x_test, run_dir, s["seed"]))
     metrics.update(
         {
-            "family": recipe.family,
+            "family": family,
             "dataset": s["dataset"],
             "steps": result.steps,
             "steps_this_invocation": result.steps - result.start_step,

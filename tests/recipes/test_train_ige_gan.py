@@ -65,8 +65,10 @@ def test_tiny_end_to_end_then_resume_then_export(tmp_path):
         "reconstructions_fake",
         "interpolations_real",
         "interpolations_fake",
+        "latent_norms",
     ):
         assert (out / f"{png}.png").stat().st_size > 100
+    assert set(metrics["latent_norm_ratio"]) == set(metrics["prior_norm_ratio"]) == {"mean", "std"}
     assert (root / "ige_gan_encoder" / "1" / "saved_model.pb").is_file()
     assert sorted(p.name for p in (out / "checkpoints").glob("*.index")) == ["ckpt-2.index", "ckpt-4.index"]
 
