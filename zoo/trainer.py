@@ -200,11 +200,17 @@ class AdversarialModel(keras.Model):
         return {name: self._trackers[name].result() for name in results}
 
     # ---------------------------------------------------------------- persistence
+    def training_state(self) -> dict:
+        """Non-trainable state a family adds to checkpoints (e.g. an adapted loss weight)."""
+        return {}
+
     def checkpoint(self) -> tf.train.Checkpoint:
-        """A ``tf.train.Checkpoint`` of all networks, all optimisers, the step and the
-        seed-generator state (``.keras`` files drop optimiser state for this model)."""
+        """A ``tf.train.Checkpoint`` of all networks, all optimisers, the step, the
+        seed-generator state and ``training_state()`` (``.keras`` files drop optimiser
+        state for this model)."""
         objects = dict(self.networks())
         objects.update({f"{n}_optimizer": o for n, o in self.optimizers.items()})
+        objects.update(self.training_state())
         return tf.train.Checkpoint(step=self.step, seed_state=self.seed_generator.state, **objects)
 
     def get_config(self) -> dict:

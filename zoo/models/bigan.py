@@ -97,7 +97,12 @@ class BiGAN(AdversarialModel):
         return {"loss": losses.bigan_generator_loss(fake_logits)}
 
     def encoder_objective(self, x, z) -> dict:
-        code = self.encoder(x, training=True)
+        code = self.encoder(x, training=True)  # computed once, shared by every term
+        loss, out = self.encoder_terms(x, z, code)
+        return {"loss": loss, **out}
+
+    def encoder_terms(self, x, z, code) -> tuple[tf.Tensor, dict]:
+        """E's loss given ``code`` = E(x), and its extra metrics. Variants add terms."""
         loss = losses.bigan_encoder_loss(self._head(0)([x, code]))
         out = {}
         if self.computes_inversion:
@@ -110,7 +115,7 @@ class BiGAN(AdversarialModel):
         else:  # monitoring only: no gradient flows from it
             z_hat = self.encoder(tf.stop_gradient(self.generator(z, training=True)), training=True)
         out["latent_recovery"] = tf.stop_gradient(losses.latent_recovery_error(z, z_hat))
-        return {"loss": loss, **out}
+        return loss, out
 
     # ---------------------------------------------------------------- inference
     def generate(self, z: tf.Tensor) -> tf.Tensor:
@@ -152,19 +157,19 @@ class MDGAN(BiGAN):
     def extra_metric_names(self):
         return [*super().extra_metric_names(), "cycle_loss"]
 
-    def cycle_term(self, x) -> tf.Tensor:
-        """L_cyc = E_x MSE(x, G(E(x))) (seed 004 eq. 2)."""
-        return losses.cycle_loss(x, self.generator(self.encoder(x, training=True), training=True))
+    def cycle_term(self, x, code=None) -> tf.Tensor:
+        """L_cyc = E_x MSE(x, G(E(x))) (seed 004 eq. 2); ``code`` = E(x) if already computed."""
+        code = self.encoder(x, training=True) if code is None else code
+        return losses.cycle_loss(x, self.generator(code, training=True))
 
     def generator_objective(self, x, z) -> dict:
         out = super().generator_objective(x, z)
-        cycle = self.cycle_term(x)
-        return {**out, "loss": out["loss"] + self.cycle_weight * cycle}
+        return {**out, "loss": out["loss"] + self.cycle_weight * self.cycle_term(x)}
 
-    def encoder_objective(self, x, z) -> dict:
-        out = super().encoder_objective(x, z)
-        cycle = self.cycle_term(x)
-        return {**out, "loss": out["loss"] + self.cycle_weight * cycle, "cycle_loss": cycle}
+    def encoder_terms(self, x, z, code):
+        loss, out = super().encoder_terms(x, z, code)
+        cycle = self.cycle_term(x, code)
+        return loss + self.cycle_weight * cycle, {**out, "cycle_loss": cycle}
 
     def get_config(self) -> dict:
         return {**super().get_config(), "cycle_weight": self.cycle_weight}
@@ -228,17 +233,15 @@ class PMDGAN(MDGAN):
     def extra_metric_names(self):
         return [*super().extra_metric_names(), "norm_loss", "norm_weight", "latent_norm_ratio"]
 
-    def encoder_objective(self, x, z) -> dict:
-        out = super().encoder_objective(x, z)
-        codes = self.encoder(x, training=True)
-        norm = losses.latent_norm_loss(codes)
-        norms = tf.norm(codes, axis=-1)
-        return {
+    def encoder_terms(self, x, z, code):
+        loss, out = super().encoder_terms(x, z, code)
+        norm = losses.latent_norm_loss(code)
+        ratio = tf.reduce_mean(tf.norm(code, axis=-1)) / math.sqrt(self.latent_dim)
+        return loss + self.lambda_norm * norm, {
             **out,
-            "loss": out["loss"] + self.lambda_norm * norm,
             "norm_loss": norm,
             "norm_weight": tf.convert_to_tensor(self.lambda_norm),
-            "latent_norm_ratio": tf.stop_gradient(tf.reduce_mean(norms)) / math.sqrt(self.latent_dim),
+            "latent_norm_ratio": tf.stop_gradient(ratio),
         }
 
     def train_step(self, data):
@@ -267,11 +270,8 @@ class PMDGAN(MDGAN):
         self.norm_moments.assign(tf.zeros(3))
         return tf.constant(True)
 
-    def checkpoint(self) -> tf.train.Checkpoint:
-        ckpt = super().checkpoint()
-        ckpt.lambda_norm = self.lambda_norm
-        ckpt.norm_moments = self.norm_moments
-        return ckpt
+    def training_state(self) -> dict:
+        return {"lambda_norm": self.lambda_norm, "norm_moments": self.norm_moments}
 
     def get_config(self) -> dict:
         return {
