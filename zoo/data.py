@@ -11,6 +11,7 @@ download (the tests set it).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import os
 import struct
@@ -36,13 +37,14 @@ class DatasetInfo:
     channels: int
     tfds_name: str
     test_split: str
+    train_size: int  # images in the train split (what an "epoch" of a paper means here)
 
 
 DATASETS = {
-    "fashion_mnist": DatasetInfo("fashion_mnist", 28, 1, "fashion_mnist", "test"),
-    "mnist": DatasetInfo("mnist", 28, 1, "mnist", "test"),
-    "cifar10": DatasetInfo("cifar10", 32, 3, "cifar10", "test"),
-    "celeb_a": DatasetInfo("celeb_a", 64, 3, "celeb_a", "test"),
+    "fashion_mnist": DatasetInfo("fashion_mnist", 28, 1, "fashion_mnist", "test", 60_000),
+    "mnist": DatasetInfo("mnist", 28, 1, "mnist", "test", 60_000),
+    "cifar10": DatasetInfo("cifar10", 32, 3, "cifar10", "test", 50_000),
+    "celeb_a": DatasetInfo("celeb_a", 64, 3, "celeb_a", "test", 162_770),
 }
 SPLITS = ("train", "test")
 
@@ -183,6 +185,16 @@ def train_dataset(
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+@functools.lru_cache(maxsize=1)
+def train_array(name: str) -> np.ndarray:
+    """The whole train split as a read-only uint8 [N, H, W, C] array in memory (seed
+    004's non-uniform samplers index examples by position). Cached: one copy per process."""
+    images, _ = load_images(name, "train")
+    array = np.concatenate([b.numpy() for b in images.batch(4096)], axis=0)
+    array.flags.writeable = False
+    return array
 
 
 def test_images(name: str, count: int | None = None) -> np.ndarray:

@@ -15,6 +15,13 @@ def psnr(x: np.ndarray, y: np.ndarray, max_value: float = 1.0) -> np.ndarray:
     return 10.0 * np.log10(max_value**2 / np.maximum(mse, 1e-12))
 
 
+def psnr_tf(x: tf.Tensor, y: tf.Tensor, max_value: float = 1.0) -> tf.Tensor:
+    """``psnr`` in TensorFlow, per example [B] (float32): for use inside a train step."""
+    x, y = tf.cast(x, tf.float32), tf.cast(y, tf.float32)
+    mse = tf.reduce_mean(tf.reshape(tf.square(x - y), [tf.shape(x)[0], -1]), axis=1)
+    return 10.0 * tf.math.log(max_value**2 / tf.maximum(mse, 1e-12)) / tf.math.log(10.0)
+
+
 def batched(fn, inputs: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Apply ``fn`` to ``inputs`` in batches and concatenate the numpy outputs."""
     return np.concatenate(

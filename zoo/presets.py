@@ -20,6 +20,10 @@ class Preset:
     latent_dim: int
     checkpoint_every: int
     eval_images: int
+    # Exponential learning-rate decay (``zoo.trainer.LearningRateDecay``); 1.0 = none.
+    lr_decay_rate: float = 1.0
+    lr_decay_start: int = 0
+    lr_decay_every: int = 1
 
 
 PRESETS = {

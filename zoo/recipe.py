@@ -49,6 +49,12 @@ class Recipe:
     model_family: Callable[[argparse.Namespace], str] | None = None
     families: tuple[str, ...] = ()
     variant: Callable[[argparse.Namespace], str] | None = None  # the export name
+    # Fills the score table of a model with a ``sampler`` (seed 004's non-uniform
+    # minibatches) at the start of a new run: (model, args, uint8 train images).
+    init_sampler: Callable[..., None] | None = None
+    # Preset fields that ``--preset paper`` takes from this variant's own paper:
+    # (args, dataset name) -> {field: value}; flags still override them.
+    paper_preset: Callable[[argparse.Namespace, str], dict] | None = None
 
     def family_for(self, args: argparse.Namespace) -> str:
         return self.model_family(args) if self.model_family else self.family
@@ -150,8 +156,9 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
             "resume": True,
         }
     preset_name = args.preset or "cpu"
-    preset = get_preset(
-        preset_name,
+    dataset = args.dataset or "fashion_mnist"
+    paper = recipe.paper_preset(args, dataset) if preset_name == "paper" and recipe.paper_preset else {}
+    flags = dict(
         steps=args.steps,
         batch_size=args.batch_size,
         latent_dim=args.latent_dim,
@@ -162,7 +169,7 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         checkpoint_every=args.checkpoint_every,
         eval_images=args.eval_images,
     )
-    dataset = args.dataset or "fashion_mnist"
+    preset = get_preset(preset_name, **{**paper, **{k: v for k, v in flags.items() if v is not None}})
     settings = {
         "dataset": dataset,
         "preset": preset_name,
@@ -176,6 +183,7 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         "seed": 0 if args.seed is None else args.seed,
         "checkpoint_every": preset.checkpoint_every,
         "eval_images": preset.eval_images,
+        "lr_decay": [preset.lr_decay_start, preset.lr_decay_every, preset.lr_decay_rate],
     }
     family = recipe.family_for(args)
     name = recipe.variant(args) if recipe.variant else family
@@ -285,7 +293,9 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     keras.utils.set_random_seed(s["seed"])  # --seed fixes the initial weights too
     family, name = resolved["family"], resolved["name"]
     model = family_class(family).from_config(model_config)
-    model.compile(learning_rate=s["lr"])
+    from zoo.trainer import LearningRateDecay
+
+    model.compile(learning_rate=s["lr"], lr_decay=LearningRateDecay(*s["lr_decay"]))
     if not resolved["resume"]:
         if (run_dir / "checkpoints").exists():
             raise ZooError(
@@ -301,6 +311,14 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
             run_dir / "config.json", {"family": family, "name": name, "model": model_config, "settings": s}
         )
     print(f"run directory: {run_dir}", flush=True)
+    sampler = getattr(model, "sampler", None)
+    if sampler is not None:  # minibatches drawn by per-example scores: (x, index) batches
+        train_images = data.train_array(s["dataset"])
+        if len(train_images) != sampler.n:
+            raise ZooError(f"the model samples {sampler.n} examples; {s['dataset']} has {len(train_images)}")
+        if not resolved["resume"] and recipe.init_sampler is not None:
+            recipe.init_sampler(model, args, train_images)
+        make_dataset = lambda skip: sampler.dataset(train_images, s["batch_size"], s["seed"], skip)  # noqa: E731
     result = training.train(
         model,
         make_dataset,

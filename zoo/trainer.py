@@ -21,6 +21,26 @@ Objective = Callable[[tf.Tensor, tf.Tensor], dict]
 
 
 @dataclasses.dataclass(frozen=True)
+class LearningRateDecay:
+    """Exponential decay by ``rate`` every ``every`` global steps after step ``start``:
+    lr(step) = lr_0 * rate ** max(0, floor((step - start) / every)). Seed 004 App. B:
+    0.99 per epoch from epoch 400 of 800. ``rate`` = 1 is a constant rate."""
+
+    start: int = 0
+    every: int = 1
+    rate: float = 1.0
+
+    def __post_init__(self):
+        if self.start < 0 or self.every < 1 or not 0.0 < self.rate <= 1.0:
+            raise ZooError(f"learning-rate decay needs start >= 0, every >= 1, 0 < rate <= 1; got {self}")
+
+    def factor(self, step) -> tf.Tensor:
+        """The multiplier of the initial learning rate at global step ``step``."""
+        k = tf.maximum(tf.cast(step, tf.int64) - self.start, 0) // self.every
+        return tf.pow(tf.constant(self.rate, tf.float32), tf.cast(k, tf.float32))
+
+
+@dataclasses.dataclass(frozen=True)
 class Player:
     """One network with its own optimiser and objective.
 
@@ -119,11 +139,14 @@ class AdversarialModel(keras.Model):
         learning_rate: float = 2e-4,
         beta_1: float = 0.5,
         beta_2: float = 0.999,
+        lr_decay: LearningRateDecay | None = None,
         optimizers: dict[str, keras.optimizers.Optimizer] | None = None,
         **kwargs,
     ) -> None:
         """One Adam(learning_rate, beta_1, beta_2) per player, as in seed 000 A.3.3.
 
+        ``lr_decay`` decays every player's rate with the model's global step (not the
+        optimiser's own iterations, which count ``d_steps`` per step for critics).
         ``optimizers`` may replace some of them by player name (e.g. ``{"e": ...}``).
         """
         super().compile(**kwargs)
@@ -133,9 +156,13 @@ class AdversarialModel(keras.Model):
         if unknown:
             raise ZooError(f"optimizers for unknown players {unknown}; players are {names}")
         self.optimizers = {}
+        self.lr_decay = lr_decay
+        rate = learning_rate
+        if lr_decay is not None and lr_decay.rate != 1.0:
+            rate = lambda: learning_rate * lr_decay.factor(self.step)  # noqa: E731  (read each step)
         for p in players:
             opt = (optimizers or {}).get(p.name) or keras.optimizers.Adam(
-                learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, name=f"{p.name}_adam"
+                learning_rate=rate, beta_1=beta_1, beta_2=beta_2, name=f"{p.name}_adam"
             )
             # Build now so checkpoints can restore slot variables before the first step.
             opt.build(p.network.trainable_variables)

@@ -19,30 +19,36 @@ def run(args, tmp_path):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
 
 
-def test_p_mdgan_tiny_end_to_end_resume_and_export(tmp_path):
+def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path):
     out, root = tmp_path / "run", tmp_path / "serving"
     common = ["--out", str(out), "--serving-root", str(root), "--log-every", "2"]
     proc = run(
-        ["--preset", "tiny", "--variant", "p_mdgan", "--lambda-cyc", "3", "--steps", "2", *common], tmp_path
+        ["--preset", "tiny", "--variant", "ep_mdgan", "--lambda-dist", "6", "--steps", "2", *common], tmp_path
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     config = json.loads((out / "config.json").read_text())
-    assert (config["family"], config["name"]) == ("p_mdgan", "p_mdgan")
-    assert config["model"]["cycle_weight"] == 3.0 and config["model"]["norm_hold_steps"] == 0
-    assert "norm_weight" in proc.stdout and "cycle_loss" in proc.stdout
-    # Resume without repeating --variant: the run's own family and settings are used.
+    assert (config["family"], config["name"]) == ("ep_mdgan", "ep_mdgan")
+    model = config["model"]
+    # Seed 004 Table 1's F-MNIST column where no flag is given; P-MDGAN's schedule.
+    assert (model["cycle_weight"], model["lambda_perc"], model["lambda_dist"]) == (3.0, 0.8, 6.0)
+    assert model["num_examples"] == 60_000 and model["norm_hold_steps"] == 0
+    assert "scored 60000 training images" in proc.stdout
+    assert "batch_psnr" in proc.stdout and "norm_weight" in proc.stdout and "cycle_loss" in proc.stdout
+    # Resume without repeating --variant: the run's own family, settings and score table.
     proc = run(["--resume", "--steps", "4", *common], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "scored" not in proc.stdout  # the scores come back from the checkpoint
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["steps"] == 4 and metrics["family"] == "p_mdgan"
-    assert {p.name for p in root.iterdir()} == {"p_mdgan_encoder", "p_mdgan_generator", "models.config"}
-    assert sorted(p.name for p in (root / "p_mdgan_encoder").iterdir()) == ["1", "2"]
+    assert metrics["steps"] == 4 and metrics["family"] == "ep_mdgan"
+    assert {p.name for p in root.iterdir()} == {"ep_mdgan_encoder", "ep_mdgan_generator", "models.config"}
+    assert sorted(p.name for p in (root / "ep_mdgan_encoder").iterdir()) == ["1", "2"]
 
 
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["--variant", "ep_mdgan"], "invalid choice"),
+        (["--variant", "ep_gan"], "invalid choice"),
+        (["--variant", "ep_mdgan", "--lambda-perc", "1.5"], "--lambda-perc"),
         (["--lambda", "-1"], "--lambda"),
         (["--lambda-cyc", "nan"], "--lambda-cyc"),
     ],
@@ -51,3 +57,60 @@ def test_bad_variant_flags_exit_2(args, needle, tmp_path):
     proc = run(["--preset", "tiny", *args], tmp_path)
     assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--variant", "mdgan", "--lambda-perc", "0.5"], "--lambda-perc does not apply to --variant mdgan"),
+        (["--variant", "bigan_x_ae", "--lambda-cyc", "3"], "--lambda-cyc does not apply"),
+        (["--variant", "p_mdgan_mleq"], "needs --scores"),
+        (["--variant", "p_mdgan_mleq", "--scores", "short.npy"], "expected (60000,)"),
+    ],
+)
+def test_flags_a_variant_cannot_use_exit_1_before_writing(args, needle, tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "short.npy", np.zeros(10))
+    proc = run(["--preset", "tiny", "--out", "r", *args], tmp_path)
+    assert proc.returncode == 1 and needle in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def _settings(argv):
+    import importlib.util
+
+    from zoo.recipe import _resolve, build_parser
+
+    spec = importlib.util.spec_from_file_location("train_bigan", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parser = build_parser(module.RECIPE)
+    args = parser.parse_args(argv)
+    return module, args, _resolve(args, parser, module.RECIPE)["settings"]
+
+
+def test_paper_preset_is_seed_004_for_its_variants_and_seed_000_for_bigan():
+    from zoo.presets import PRESETS
+
+    epoch = 60_000 // 128
+    _, _, s = _settings(["--preset", "paper", "--variant", "ep_mdgan", "--d-steps", "3"])
+    assert (s["batch_size"], s["latent_dim"], s["lr"], s["gp_weight"]) == (128, 256, 2e-4, 0.0)
+    assert s["steps"] == 800 * epoch and s["lr_decay"] == [400 * epoch, epoch, 0.99]
+    assert s["d_steps"] == 3  # a flag still overrides the paper's 5
+    assert _settings(["--preset", "paper", "--variant", "mdgan"])[2]["d_steps"] == 5
+    _, _, s = _settings(["--preset", "paper", "--variant", "bigan_x_ae"])
+    paper = PRESETS["paper"]
+    assert (s["batch_size"], s["steps"], s["lr"], s["d_steps"]) == (64, paper.steps, paper.learning_rate, 1)
+    assert s["lr_decay"] == [0, 1, 1.0]
+
+
+@pytest.mark.parametrize("dataset,expected", [("fashion_mnist", (9.0, 9.0)), ("cifar10", (8.0, 7.0))])
+def test_cycle_weight_defaults_follow_table_1(dataset, expected):
+    got = []
+    for variant in ("mdgan", "p_mdgan"):
+        module, args, s = _settings(["--preset", "tiny", "--variant", variant, "--dataset", dataset])
+        got.append(module.model_kwargs(args, s)["cycle_weight"])
+    assert tuple(got) == expected
+    module, args, s = _settings(["--preset", "tiny", "--variant", "mdgan", "--lambda-cyc", "2.5"])
+    assert module.model_kwargs(args, s)["cycle_weight"] == 2.5

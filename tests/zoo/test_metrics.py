@@ -52,3 +52,14 @@ def test_histogram_png(tmp_path):
     # Two separated modes: the left and right halves of the plot both have coloured bars.
     coloured = np.any(img < 200, axis=2)[40:220]
     assert coloured[:, 20:240].any() and coloured[:, 240:460].any()
+
+
+def test_psnr_tf_equals_psnr():
+    from zoo.metrics import psnr, psnr_tf
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(size=(5, 4, 4, 1)), rng.uniform(size=(5, 4, 4, 1))
+    y[0] = x[0] + 0.1  # MSE 0.01 -> exactly 20 dB
+    got = psnr_tf(x.astype(np.float32), y.astype(np.float32)).numpy()
+    np.testing.assert_allclose(got, psnr(x, y), rtol=1e-5)
+    assert got[0] == pytest.approx(20.0, rel=1e-5)

@@ -175,3 +175,19 @@ def test_window_means_recover_the_recent_average_from_running_means():
     assert window(6, {"d": running[5]})["d"] == pytest.approx(3.0)
     window.reset()  # a new fit call restarts Keras' running means
     assert window(1, {"d": 7.0})["d"] == pytest.approx(7.0)
+
+
+def test_learning_rate_decay_follows_the_global_step():
+    from zoo.trainer import LearningRateDecay
+
+    decay = LearningRateDecay(start=100, every=10, rate=0.5)
+    for step, factor in ((0, 1.0), (100, 1.0), (109, 1.0), (110, 0.5), (135, 0.125)):
+        assert float(decay.factor(step)) == factor, step
+    model = IGEGAN(**{**TINY, "inversion": "x_ae"})
+    model.compile(learning_rate=1e-3, lr_decay=decay)
+    model.step.assign(135)  # every player, critics included, reads the model's step
+    assert {n: float(o.learning_rate) for n, o in model.optimizers.items()} == pytest.approx(
+        {n: 1.25e-4 for n in model.optimizers}
+    )
+    with pytest.raises(ZooError, match="rate"):
+        LearningRateDecay(rate=1.5)

@@ -1,11 +1,19 @@
 """Model families, by the name used in run directories and recipes."""
 
 from zoo.errors import ZooError
-from zoo.models.bigan import MDGAN, PMDGAN, BiGAN
+from zoo.models.bigan import EPMDGAN, MDGAN, PMDGAN, BiGAN, MLeqPMDGAN
 from zoo.models.gan import GAN
 from zoo.models.ige_gan import IGEGAN
 
-FAMILIES = {"gan": GAN, "ige_gan": IGEGAN, "bigan": BiGAN, "mdgan": MDGAN, "p_mdgan": PMDGAN}
+FAMILIES = {
+    "gan": GAN,
+    "ige_gan": IGEGAN,
+    "bigan": BiGAN,
+    "mdgan": MDGAN,
+    "p_mdgan": PMDGAN,
+    "p_mdgan_mleq": MLeqPMDGAN,
+    "ep_mdgan": EPMDGAN,
+}
 
 
 def family_class(name: str):
@@ -16,4 +24,4 @@ def family_class(name: str):
         raise ZooError(f"unknown model family {name!r}; known: {', '.join(FAMILIES)}") from None
 
 
-__all__ = ["FAMILIES", "GAN", "IGEGAN", "MDGAN", "PMDGAN", "BiGAN", "family_class"]
+__all__ = ["EPMDGAN", "FAMILIES", "GAN", "IGEGAN", "MDGAN", "MLeqPMDGAN", "PMDGAN", "BiGAN", "family_class"]

@@ -1,5 +1,6 @@
-"""BiGAN, BiGAN + inversion loss, MDGAN, P-MDGAN: they train, route gradients as the
-papers say, reduce to BiGAN at zero weights, and P-MDGAN's λ_norm rule is as documented."""
+"""BiGAN, BiGAN + inversion loss, MDGAN, P-MDGAN, MLeq and EP-MDGAN: they train, route
+gradients as the papers say, reduce to BiGAN at zero weights, P-MDGAN's λ_norm rule is as
+documented, and EP-MDGAN's score table holds each example's latest PSNR."""
 
 import math
 
@@ -10,7 +11,8 @@ import tensorflow as tf
 from conftest import TINY, repeat_batch
 
 from zoo.errors import ZooError
-from zoo.models import MDGAN, PMDGAN, BiGAN
+from zoo.metrics import psnr
+from zoo.models import EPMDGAN, MDGAN, PMDGAN, BiGAN, MLeqPMDGAN
 from zoo.models.bigan import prior_norm_std
 from zoo.models.inversion import INVERSIONS
 
@@ -19,7 +21,17 @@ VARIANTS = {
     **{f"bigan_{i}": (BiGAN, {"inversion": i, "inversion_weight": 1.0}) for i in INVERSIONS},
     "mdgan": (MDGAN, {}),
     "p_mdgan": (PMDGAN, {"norm_hold_steps": 1, "norm_update_every": 1}),
+    "p_mdgan_mleq": (MLeqPMDGAN, {"num_examples": 16, "norm_hold_steps": 1}),
+    "ep_mdgan": (EPMDGAN, {"num_examples": 16, "norm_hold_steps": 1}),
 }
+
+
+def batches(model, images):
+    """The fixed batch forever; with its indices 0..B-1 for models that sample by score."""
+    if getattr(model, "sampler", None) is None:
+        return repeat_batch(images)
+    idx = tf.range(len(images), dtype=tf.int64)
+    return tf.data.Dataset.from_tensors((tf.constant(images), idx)).repeat()
 
 
 def make(cls, seed=0, eager=False, **kw):
@@ -53,14 +65,15 @@ def test_variant_trains_and_each_update_moves_only_its_network(variant, tiny_ima
     model = make(cls, eager=True, **kw)
     nets = {"d": model.discriminator, "g": model.generator, "e": model.encoder}
     before = {k: weights(n) for k, n in nets.items()}
-    logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=2, epochs=1, verbose=0).history
+    logs = model.fit(batches(model, tiny_images), steps_per_epoch=2, epochs=1, verbose=0).history
     last = {k: v[-1] for k, v in logs.items()}
     assert all(math.isfinite(v) for v in last.values()), last
     expected = {"d_loss", "g_loss", "e_loss", "latent_recovery"}
     expected |= {"inversion_loss"} if "inversion" in kw else set()
     expected |= {"d2_loss"} if kw.get("inversion", "").endswith("_adv") else set()
-    expected |= {"cycle_loss"} if cls in (MDGAN, PMDGAN) else set()
-    expected |= {"norm_loss", "norm_weight", "latent_norm_ratio"} if cls is PMDGAN else set()
+    expected |= {"cycle_loss"} if issubclass(cls, MDGAN) else set()
+    expected |= {"norm_loss", "norm_weight", "latent_norm_ratio"} if issubclass(cls, PMDGAN) else set()
+    expected |= {"batch_psnr"} if cls is EPMDGAN else set()
     assert set(last) == expected
     for name, net in nets.items():
         assert any(changed(before[name], net)), name
@@ -133,6 +146,7 @@ def _objectives(model, x, z):
     + [
         (MDGAN, {"cycle_weight": 0.0}),
         (PMDGAN, {"cycle_weight": 0.0, "norm_weight": 0.0, "adapt_norm_weight": False}),
+        (EPMDGAN, {"num_examples": 16, "cycle_weight": 0.0, "norm_weight": 0.0, "adapt_norm_weight": False}),
         (
             PMDGAN,
             {
@@ -267,6 +281,15 @@ def test_config_round_trip():
         3.0,
         7,
     )
+    model = make(EPMDGAN, num_examples=100, lambda_perc=0.5, lambda_dist=12.0)
+    config = model.get_config()
+    assert EPMDGAN.from_config(config).get_config() == config
+    assert (config["num_examples"], config["lambda_perc"], config["lambda_dist"], config["cycle_weight"]) == (
+        100,
+        0.5,
+        12.0,
+        3.0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -277,8 +300,49 @@ def test_config_round_trip():
         (MDGAN, {"cycle_weight": -0.5}, "cycle_weight"),
         (PMDGAN, {"norm_weight": -0.5}, "norm_weight"),
         (PMDGAN, {"norm_update_every": 0}, "norm_update_every"),
+        (EPMDGAN, {"lambda_perc": 1.5}, "lambda_perc"),
+        (MLeqPMDGAN, {"lambda_dist": -1.0}, "lambda_dist"),
     ],
 )
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ZooError, match=match):
         cls(**{**TINY, **kwargs})
+
+
+def test_ep_mdgan_refreshes_the_batch_scores_with_their_latest_psnr(tiny_images):
+    model = make(EPMDGAN, eager=True, num_examples=40)
+    x = tf.constant(tiny_images)
+    idx = tf.constant(np.arange(16) * 2 + 3, tf.int64)  # the batch is examples 3, 5, ..., 33
+    initial = np.random.default_rng(0).normal(size=40).astype(np.float32) + 20
+    model.set_scores(initial)
+    model.fit(tf.data.Dataset.from_tensors((x, idx)), steps_per_epoch=1, epochs=1, verbose=0)
+    scores = model.sampler.scores.numpy()
+    # The batch's scores are PSNR(x, G(E(x))) under the updated networks; the rest are as set.
+    expected = psnr(tiny_images, model.reconstruct(x).numpy())
+    np.testing.assert_allclose(scores[idx.numpy()], expected, rtol=1e-5)
+    rest = np.setdiff1d(np.arange(40), idx.numpy())
+    np.testing.assert_array_equal(scores[rest], initial[rest])
+    assert abs(expected.mean() - 20) > 5  # a refresh, not the initial values by chance
+
+
+def test_ep_mdgan_score_all_and_checkpointed_scores(tiny_images, tmp_path):
+    model = make(EPMDGAN, num_examples=16)
+    scores = model.score_all((tiny_images * 255).round().astype(np.uint8), batch_size=5)
+    expected = psnr(np.round(tiny_images * 255) / 255, model.reconstruct(tf.constant(tiny_images)).numpy())
+    np.testing.assert_allclose(scores, expected, rtol=1e-4)
+    np.testing.assert_array_equal(model.sampler.scores.numpy(), scores)
+    path = model.checkpoint().save(str(tmp_path / "ckpt"))
+    model.set_scores(np.zeros(16))
+    model.checkpoint().restore(path).assert_existing_objects_matched()
+    np.testing.assert_array_equal(model.sampler.scores.numpy(), scores)
+
+
+@pytest.mark.parametrize("cls", [MLeqPMDGAN, EPMDGAN])
+def test_sampled_variants_reject_batches_without_indices_and_bad_scores(cls, tiny_images):
+    model = make(cls, eager=True, num_examples=16)
+    with pytest.raises(ZooError, match="indices"):
+        model.fit(repeat_batch(tiny_images), steps_per_epoch=1, epochs=1, verbose=0)
+    with pytest.raises(ZooError, match="expected 16 scores"):
+        model.set_scores(np.zeros(15))
+    with pytest.raises(ZooError, match="finite"):
+        model.set_scores(np.full(16, np.nan))

@@ -155,13 +155,31 @@ def test_short_run_cuts_the_inversion_error(inversion, schedule, tiny_images):
     assert after < before / 3, (before, after)
 
 
-# The adversarial losses are judged player by player. In short tiny runs their game does
-# not cut the latent error (measured: a D2 trained for 400 steps gave true pairs and pairs
-# with shuffled z the same logit, 68.7, and inverted pairs -3.2: it separates on the
-# marginal of z alone, so E first matches that marginal; pairing comes much later). What
-# a short run must show is that each player learns its own objective: D2 learns to tell
-# true pairs from inverted ones, then E, against that D2, learns to fool it.
-@pytest.mark.parametrize("inversion", ["z_adv", "x_adv"])
+# x_adv's game, on a fixed batch of 16 latents with D2 ten times faster than E (TTUR;
+# with equal rates and fresh z each step the game did not cut the error in short runs:
+# D2 first separates on the marginal of z alone). Measured over init seeds 0/1/2 after
+# 250 steps: image error on P_G cut 270x / 730x / 4.5x, latent error 14x / 9.5x / 3.1x.
+def test_x_adv_game_cuts_the_inversion_error_on_a_fixed_batch(tiny_images):
+    model = make("x_adv", "posthoc", start=0, latent_dim=4, gp_weight=0.0)
+    model.compile(learning_rate=1e-4, optimizers={"d2": keras.optimizers.Adam(1e-3, 0.5, 0.999)})
+    model.set_phase("encoder")
+    z = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+    model.sample_latent = lambda batch: tf.constant(z)  # the fixed batch of latents
+    before = inversion_errors(model, z)
+    model.fit(repeat_batch(tiny_images), steps_per_epoch=250, epochs=1, verbose=0)
+    after = inversion_errors(model, z)
+    assert after[1] < before[1] / 3, (before, after)  # image error, x_adv's own quantity
+    assert after[0] < before[0] / 3, (before, after)  # and the latent error with it
+
+
+# z_adv is judged player by player: its game did not cut the latent error reliably within
+# a test's budget (fixed 16 latents, TTUR: 15x for one init seed, none for another; with
+# 3 D2 steps per E step 3.3x / 1.1x / 1.6x after 750 steps). A D2 trained for 400 steps
+# gave true pairs and pairs with shuffled z the same logit, 68.7, and inverted pairs -3.2:
+# it separates on the marginal of z first. What a short run must show is that each player
+# learns its own objective: D2 learns to tell true pairs from inverted ones, then E,
+# against that D2, learns to fool it.
+@pytest.mark.parametrize("inversion", ["z_adv"])
 def test_adversarial_inversion_players_learn_their_objectives(inversion, tiny_images):
     model = make(inversion, "posthoc", start=0, latent_dim=4, gp_weight=0.0)
     model.set_phase("encoder")
