@@ -1,4 +1,5 @@
-"""Compare training settings of IGE-GAN (x_ae, joint) on Fashion-MNIST by a quick in-domain FID.
+"""Compare training settings of a family (IGE-GAN x_ae joint by default) on Fashion-MNIST by a
+quick in-domain FID.
 
 How the ``cpu`` preset was chosen (README, "Presets"). Every ``--every`` steps it scores
 2,000 samples against 2,000 held-out test images by the Fréchet distance of the 128-d
@@ -9,6 +10,7 @@ images scores ~0.45 on this scale. Also prints the in-domain Inception score and
 predicted-class histogram of the samples (mode collapse shows there first).
 
     python benchmarks/preset_sweep.py --name miyato --lr 2e-4 --gp 0 --d-steps 1 --seed 0
+    python benchmarks/preset_sweep.py --family bigan --name bigan_gp1 --lr 2e-4 --gp 1 --d-steps 1
     python benchmarks/preset_sweep.py --score-run runs/ige_gan-fashion_mnist-<time>  # its checkpoints
 """
 
@@ -26,7 +28,7 @@ import scipy.linalg
 import tensorflow as tf
 
 from zoo import data
-from zoo.models import IGEGAN
+from zoo.models import family_class
 from zoo.visualize import save_grid
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -64,8 +66,8 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 
 def score_run(run: Path, features: keras.Model, real: np.ndarray) -> None:
     """Print the in-domain FID of every checkpoint of a recipe run (same z as the sweep)."""
-    config = json.loads((run / "config.json").read_text())["model"]
-    model = IGEGAN.from_config(config)
+    config = json.loads((run / "config.json").read_text())
+    model = family_class(config["family"]).from_config(config["model"])
     z = np.random.default_rng(1).standard_normal((2000, model.latent_dim)).astype("float32")
     for index in sorted((run / "checkpoints").glob("ckpt-*.index"), key=lambda f: int(f.stem[5:])):
         tf.train.Checkpoint(**model.networks()).restore(str(index.with_suffix(""))).expect_partial()
@@ -76,6 +78,7 @@ def score_run(run: Path, features: keras.Model, real: np.ndarray) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", default="sweep")
+    p.add_argument("--family", default="ige_gan", help="a zoo family trained with its defaults")
     p.add_argument("--score-run", default=None, help="score every checkpoint of a recipe run instead")
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--every", type=int, default=500)
@@ -94,7 +97,7 @@ def main() -> None:
         score_run(Path(a.score_run), features, real)
         return
     keras.utils.set_random_seed(a.seed)
-    model = IGEGAN(
+    model = family_class(a.family)(
         resolution=28,
         channels=1,
         latent_dim=64,
@@ -105,7 +108,10 @@ def main() -> None:
     )
     adam = lambda name, lr: keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999, name=name)  # noqa: E731
     model.compile(
-        optimizers={"d": adam("d_adam", a.lr_d or a.lr), "g": adam("g_adam", a.lr), "e": adam("e_adam", a.lr)}
+        optimizers={
+            p.name: adam(f"{p.name}_adam", (a.lr_d or a.lr) if p.critic else a.lr)
+            for p in model.all_players()
+        }
     )
     z = np.random.default_rng(1).standard_normal((2000, 64)).astype("float32")
     ds = data.train_dataset("fashion_mnist", 64, a.seed)
