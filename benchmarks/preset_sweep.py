@@ -51,7 +51,9 @@ def feature_classifier(path: Path) -> keras.Model:
         h = L.MaxPool2D()(L.Conv2D(64, 3, activation="relu", padding="same")(h))
         f = L.Dense(128, activation="relu", name="feat")(L.Flatten()(h))
         model = keras.Model(inp, L.Dense(10)(f))
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"])
+        model.compile(
+            "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+        )
         model.fit(x, y, batch_size=128, epochs=3, verbose=2)
         model.save(path)
     clf = keras.models.load_model(path)
