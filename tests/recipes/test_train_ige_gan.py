@@ -94,9 +94,26 @@ def test_tiny_end_to_end_then_resume_then_export(tmp_path):
         (["--resume"], "--resume needs --out"),
     ],
 )
-def test_bad_flags_exit_2(args, needle, tmp_path):
-    proc = run(args, tmp_path)
-    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+def test_bad_flags_exit_2(args, needle, tmp_path, monkeypatch, capsys):
+    # In-process (argparse exits before any work); one case also as a real CLI below.
+    import importlib.util
+
+    from zoo.recipe import run as run_recipe
+
+    spec = importlib.util.spec_from_file_location("train_ige_gan", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        run_recipe(module.RECIPE, args)
+    assert exit_.value.code == 2 and needle in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_flag_on_the_command_line_is_exit_2_without_traceback(tmp_path):
+    proc = run(["--steps", "0"], tmp_path)
+    assert proc.returncode == 2 and "--steps: expected a positive integer" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def _error_lines(stderr):
