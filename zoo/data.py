@@ -25,6 +25,7 @@ from zoo.errors import DataError
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_ENV = "ZOO_FASHION_MNIST_DIR"
 IDX_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+IDX_LABEL_FILES = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
 CELEBA_CROP = 140  # centre crop (pixels) before area downsampling to 64x64
 
 
@@ -80,8 +81,28 @@ def read_idx_images(path: str | os.PathLike) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=16).reshape(n, rows, cols, 1)
 
 
-def _find_idx(directory: Path, split: str) -> Path | None:
-    for name in (IDX_FILES[split] + ".gz", IDX_FILES[split]):
+def fashion_mnist_labels(split: str) -> np.ndarray:
+    """Class labels (uint8 [N]) of a Fashion-MNIST split from the IDX1 label files next to
+    the images (``ZOO_FASHION_MNIST_DIR`` or the Debian package)."""
+    searched = []
+    for _, directory in _fashion_mnist_dirs():
+        if directory is None:
+            continue
+        path = _find_idx(directory, split, IDX_LABEL_FILES)
+        if path is None:
+            searched.append(str(directory))
+            continue
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            raw = f.read()
+        if len(raw) < 8 or struct.unpack(">I", raw[:4])[0] != 0x00000801:
+            raise DataError(f"{path} is not an IDX1 label file")
+        return np.frombuffer(raw, np.uint8, offset=8)
+    raise DataError(f"Fashion-MNIST {split} labels not found; searched {'; '.join(searched)}")
+
+
+def _find_idx(directory: Path, split: str, files: dict = IDX_FILES) -> Path | None:
+    for name in (files[split] + ".gz", files[split]):
         if (directory / name).is_file():
             return directory / name
     return None
