@@ -295,7 +295,9 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     model = family_class(family).from_config(model_config)
     from zoo.trainer import LearningRateDecay
 
-    model.compile(learning_rate=s["lr"], lr_decay=LearningRateDecay(*s["lr_decay"]))
+    # Runs written before the decay setting existed resume with a constant rate.
+    decay = s["lr_decay"] if "lr_decay" in s else [0, 1, 1.0]
+    model.compile(learning_rate=s["lr"], lr_decay=LearningRateDecay(*decay))
     if not resolved["resume"]:
         if (run_dir / "checkpoints").exists():
             raise ZooError(
