@@ -17,33 +17,25 @@ predicted-class histogram of the samples (mode collapse shows there first).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
-import scipy.linalg
 import tensorflow as tf
 
 from zoo import data
+from zoo.evaluation import frechet_distance
 from zoo.models import family_class
 from zoo.visualize import save_grid
-
-FMNIST = Path("/usr/share/datasets/fashion-mnist")
-
-
-def _labels(path: Path) -> np.ndarray:
-    with gzip.open(path) as f:
-        return np.frombuffer(f.read()[8:], np.uint8)
 
 
 def feature_classifier(path: Path) -> keras.Model:
     """A small Fashion-MNIST convnet (cached at ``path``); returns features and logits."""
     if not path.exists():
-        x = data.read_idx_images(FMNIST / "train-images-idx3-ubyte.gz").astype("float32") / 255
-        y = _labels(FMNIST / "train-labels-idx1-ubyte.gz")
+        x = data.train_array("fashion_mnist").astype("float32") / 255
+        y = data.fashion_mnist_labels("train")
         keras.utils.set_random_seed(0)
         L = keras.layers
         inp = keras.Input((28, 28, 1))
@@ -60,12 +52,6 @@ def feature_classifier(path: Path) -> keras.Model:
     return keras.Model(clf.input, [clf.get_layer("feat").output, clf.output])
 
 
-def frechet(a: np.ndarray, b: np.ndarray) -> float:
-    sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = scipy.linalg.sqrtm(sa @ sb).real
-    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(sa + sb - 2 * root))
-
-
 def score_run(run: Path, features: keras.Model, real: np.ndarray) -> None:
     """Print the in-domain FID of every checkpoint of a recipe run (same z as the sweep)."""
     config = json.loads((run / "config.json").read_text())
@@ -74,7 +60,7 @@ def score_run(run: Path, features: keras.Model, real: np.ndarray) -> None:
     for index in sorted((run / "checkpoints").glob("ckpt-*.index"), key=lambda f: int(f.stem[5:])):
         tf.train.Checkpoint(**model.networks()).restore(str(index.with_suffix(""))).expect_partial()
         feats, _ = features.predict(model.generator.predict(z, batch_size=500, verbose=0), verbose=0)
-        print(f"{index.stem} fid {frechet(feats, real):.2f}", flush=True)
+        print(f"{index.stem} fid {frechet_distance(feats, real):.2f}", flush=True)
 
 
 def main() -> None:
@@ -129,7 +115,7 @@ def main() -> None:
         score = np.exp((probs * (np.log(probs + 1e-12) - np.log(marginal + 1e-12))).sum(1).mean())
         classes = np.bincount(probs.argmax(1), minlength=10).tolist()
         print(
-            f"{a.name} step {step} fid {frechet(feats, real):.2f} is {score:.2f} "
+            f"{a.name} step {step} fid {frechet_distance(feats, real):.2f} is {score:.2f} "
             f"d {logs['d_loss'][-1]:.3f} g {logs['g_loss'][-1]:.3f} classes {classes} "
             f"t {time.time() - t0:.0f}s",
             flush=True,
