@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -136,22 +135,13 @@ def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name
 
     Returns a summary with the version, paths and verification differences.
     """
-    from zoo.models import family_class
-    from zoo.training import restore_latest
+    from zoo.training import load_run, restore_latest
 
     # Absolute paths: the verifier runs in another working directory.
     run_dir, serving_root = Path(run_dir).resolve(), Path(serving_root).resolve()
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise ZooError(f"{run_dir} is not a zoo run: {config_path} is missing")
-    try:
-        config = json.loads(config_path.read_text())
-        family, model_config = config["family"], config["model"]
-    except (json.JSONDecodeError, KeyError) as err:
-        raise ZooError(f"{config_path} is not a valid run config: {err}") from None
-    model = family_class(family).from_config(model_config)
+    config, model = load_run(run_dir)
     checkpoint = restore_latest(model, run_dir, networks_only=True)
-    name = name or config.get("name") or family
+    name = name or config.get("name") or config["family"]
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ZooError(f"model name {name!r} may contain only letters, digits, '_', '.', '-'")
     enc_dir, gen_dir = serving_root / f"{name}_encoder", serving_root / f"{name}_generator"

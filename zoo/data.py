@@ -227,3 +227,21 @@ def test_images(name: str, count: int | None = None) -> np.ndarray:
         images = images.take(count)
     array = np.concatenate([b.numpy() for b in images.batch(1024)], axis=0)
     return array.astype(np.float32) / 255.0
+
+
+def labels(name: str, split: str) -> np.ndarray | None:
+    """Class labels of a split in the order ``load_images`` yields its images, or None
+    for a dataset without class labels (CelebA): Fashion-MNIST from its IDX files,
+    the others from tensorflow-datasets."""
+    info = dataset_info(name)
+    if name == "fashion_mnist":
+        return fashion_mnist_labels(split)
+    if name == "celeb_a":
+        return None
+    try:
+        ds = _load_tfds(info, split).map(lambda example: example["label"])
+    except Exception as err:
+        raise DataError(
+            f"labels of {name} ({split}) not available: {str(err).splitlines()[0][:160]}"
+        ) from None
+    return np.concatenate([b.numpy() for b in ds.batch(4096)])

@@ -8,6 +8,8 @@ Bad input (NaN, mismatched sizes, too few rows) raises ``ZooError`` with one lin
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.special
@@ -46,7 +48,9 @@ def frechet_distance_from_moments(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -
         raise ZooError(
             f"moments do not match: means {mu1.shape}, {mu2.shape}; covariances {s1.shape}, {s2.shape}"
         )
-    root, _ = scipy.linalg.sqrtm(s1 @ s2, disp=False)
+    with warnings.catch_warnings():  # a singular product is handled below
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        root, _ = scipy.linalg.sqrtm(s1 @ s2, disp=False)
     if not np.all(np.isfinite(root)):
         offset = eps * np.eye(len(mu1))
         root, _ = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset), disp=False)
@@ -143,3 +147,118 @@ def density_coverage(real_features, fake_features, k: int = 5) -> tuple[float, f
     for start, d in _squared_distances(real, fake):
         nearest[start : start + len(d)] = d.min(axis=1)
     return float(density), float(np.mean(nearest <= radii))
+
+
+def feature_l2(features_x, features_recon) -> float:
+    """Inception-L2 (seed 000 eq. 4): mean over examples of ||I(x) - I(G(E(x)))||_2, the
+    rows of the two arrays paired (row i = image i and its reconstruction)."""
+    a, b = _pair(features_x, features_recon, min_rows=1)
+    if len(a) != len(b):
+        raise ZooError(f"feature_l2 pairs rows: {len(a)} images vs {len(b)} reconstructions")
+    return float(np.mean(np.linalg.norm(a - b, axis=1)))
+
+
+# Wang et al. 2003's five scale weights; the first ``scales`` are used, renormalised.
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def ms_ssim_settings(size: int) -> dict:
+    """MS-SSIM settings valid for square images of side ``size``.
+
+    TensorFlow needs the image at the coarsest scale to be at least the filter size.
+    The standard 11-tap, sigma 1.5 Gaussian is kept with as many scales (up to 5, each
+    halving the image) as fit; if fewer than 3 fit (sides below 44, e.g. 28 or 32), three
+    scales with a 7-tap, sigma 1.0 Gaussian are used instead (valid from side 28:
+    28 -> 14 -> 7). Scale weights are Wang et al.'s first ones, renormalised to sum to 1.
+    """
+    scales = max((n for n in range(1, 6) if 11 * 2 ** (n - 1) <= size), default=0)
+    filter_size, sigma = 11, 1.5
+    if scales < 3:
+        scales, filter_size, sigma = 3, 7, 1.0
+        if size < 7 * 4:
+            raise ZooError(f"MS-SSIM needs images of side >= 28, got {size}")
+    weights = np.asarray(MS_SSIM_WEIGHTS[:scales])
+    return {
+        "power_factors": tuple(float(w) for w in weights / weights.sum()),
+        "filter_size": filter_size,
+        "filter_sigma": sigma,
+    }
+
+
+def ms_ssim_diversity(images, pairs: int = 1000, seed: int = 0, batch_size: int = 500) -> float:
+    """1 - mean MS-SSIM over random pairs of distinct images [N, H, W, C] in [0, 1]
+    (seed 001 §5 "sample diversity"; Odena et al. 2017): 0 for identical images, higher
+    for more diverse sets. Compare it with the same number for real test images.
+    Settings per image size: ``ms_ssim_settings``."""
+    import tensorflow as tf
+
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or len(images) < 2:
+        raise ZooError(f"ms_ssim_diversity needs at least 2 images [N, H, W, C], got shape {images.shape}")
+    if not np.all(np.isfinite(images)):
+        raise ZooError("images contain NaN or Inf")
+    settings = ms_ssim_settings(min(images.shape[1:3]))
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, len(images), pairs)
+    second = (first + rng.integers(1, len(images), pairs)) % len(images)  # never the same index
+    values = []
+    for i in range(0, pairs, batch_size):
+        a, b = images[first[i : i + batch_size]], images[second[i : i + batch_size]]
+        values.append(tf.image.ssim_multiscale(a, b, 1.0, **settings).numpy())
+    return float(1.0 - np.mean(np.concatenate(values)))
+
+
+def knn_accuracy(train_codes, train_labels, test_codes, test_labels, metric: str = "l2") -> float:
+    """1-nearest-neighbour classification accuracy of codes E(x) (seed 003 Table 1: 1NN
+    accuracy in the encoder's feature space, with an l1 or l2 distance)."""
+    train, test = _pair(train_codes, test_codes, min_rows=1)
+    ytr, yte = np.asarray(train_labels), np.asarray(test_labels)
+    if len(ytr) != len(train) or len(yte) != len(test):
+        raise ZooError(
+            f"labels do not match codes: {len(ytr)}/{len(train)} train, {len(yte)}/{len(test)} test"
+        )
+    if metric == "l2":
+        nearest = np.empty(len(test), np.int64)
+        for start, d in _squared_distances(test, train):
+            nearest[start : start + len(d)] = d.argmin(axis=1)
+    elif metric == "l1":
+        nearest = np.array([np.abs(train - t).sum(axis=1).argmin() for t in test])
+    else:
+        raise ZooError(f"unknown metric {metric!r}; expected l1 or l2")
+    return float(np.mean(ytr[nearest] == yte))
+
+
+def linear_probe_accuracy(
+    train_codes, train_labels, test_codes, test_labels, l2: float = 1e-4, max_iter: int = 500
+) -> float:
+    """Test accuracy of a multinomial logistic regression fitted on the train codes
+    (standardised with the train statistics; L-BFGS on the mean cross-entropy plus
+    ``l2`` * ||W||^2): the linear-probe score of an encoder's representation."""
+    import scipy.optimize
+
+    train, test = _pair(train_codes, test_codes, min_rows=2)
+    ytr, yte = np.asarray(train_labels).astype(np.int64), np.asarray(test_labels).astype(np.int64)
+    if len(ytr) != len(train) or len(yte) != len(test):
+        raise ZooError(
+            f"labels do not match codes: {len(ytr)}/{len(train)} train, {len(yte)}/{len(test)} test"
+        )
+    mean, std = train.mean(0), train.std(0) + 1e-8
+    train, test = (train - mean) / std, (test - mean) / std
+    classes = int(max(ytr.max(), yte.max())) + 1
+    n, d = train.shape
+    onehot = np.eye(classes)[ytr]
+
+    def loss_and_grad(theta):
+        w, b = theta[: d * classes].reshape(d, classes), theta[d * classes :]
+        logits = train @ w + b
+        log_p = logits - scipy.special.logsumexp(logits, axis=1, keepdims=True)
+        loss = -np.sum(onehot * log_p) / n + l2 * np.sum(w * w)
+        g = (np.exp(log_p) - onehot) / n
+        return loss, np.concatenate([(train.T @ g + 2 * l2 * w).ravel(), g.sum(0)])
+
+    theta0 = np.zeros(d * classes + classes)
+    result = scipy.optimize.minimize(
+        loss_and_grad, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter}
+    )
+    w, b = result.x[: d * classes].reshape(d, classes), result.x[d * classes :]
+    return float(np.mean((test @ w + b).argmax(1) == yte))

@@ -145,10 +145,41 @@ def restore_latest(model: AdversarialModel, run_dir: str | Path, networks_only: 
     if latest is None:
         raise ZooError(f"no checkpoint in {directory}")
     if networks_only:
-        tf.train.Checkpoint(**model.networks()).restore(latest).expect_partial()
+        restore_networks(model, latest)
     else:
         model.checkpoint().restore(latest).assert_existing_objects_matched()
     return latest
+
+
+def load_run(run_dir: str | Path) -> tuple[dict, AdversarialModel]:
+    """A zoo run's ``config.json`` and an unrestored model built from it (one-line
+    ``ZooError`` when the directory is not a run)."""
+    import json
+
+    from zoo.models import family_class
+
+    config_path = Path(run_dir) / "config.json"
+    if not config_path.is_file():
+        raise ZooError(f"{run_dir} is not a zoo run: {config_path} is missing")
+    try:
+        config = json.loads(config_path.read_text())
+        family, model_config = config["family"], config["model"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ZooError(f"{config_path} is not a valid run config: {err}") from None
+    return config, family_class(family).from_config(model_config)
+
+
+def run_checkpoints(run_dir: str | Path) -> list[tuple[int, str]]:
+    """(step, path) of every checkpoint of a run, oldest first."""
+    state = tf.train.get_checkpoint_state(str(Path(run_dir) / "checkpoints"))
+    if state is None or not state.all_model_checkpoint_paths:
+        raise ZooError(f"no checkpoint in {Path(run_dir) / 'checkpoints'}")
+    return [(int(path.rsplit("-", 1)[-1]), path) for path in state.all_model_checkpoint_paths]
+
+
+def restore_networks(model: AdversarialModel, checkpoint: str) -> None:
+    """Load the networks (not the optimisers) of one checkpoint into ``model``."""
+    tf.train.Checkpoint(**model.networks()).restore(checkpoint).expect_partial()
 
 
 def train(

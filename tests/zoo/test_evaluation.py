@@ -1,9 +1,11 @@
 """Sample-quality metrics against independent oracles: closed-form Fréchet distances,
-brute-force k-NN precision/recall/density/coverage, and the Inception score's limits."""
+brute-force k-NN precision/recall/density/coverage, the Inception score's limits,
+scikit-image's PSNR, brute-force nearest neighbours, and MS-SSIM of identical images."""
 
 import numpy as np
 import pytest
 
+from zoo import data, evaluation
 from zoo.errors import ZooError
 from zoo.evaluation import (
     density_coverage,
@@ -12,6 +14,7 @@ from zoo.evaluation import (
     inception_score,
     precision_recall,
 )
+from zoo.metrics import psnr
 
 
 def test_frechet_distance_closed_forms():
@@ -85,3 +88,71 @@ def test_inception_score_limits():
 def test_bad_inputs_are_one_line_errors(call, match):
     with pytest.raises(ZooError, match=match):
         call()
+
+
+# --- Issue #4, second part: feature-L2, MS-SSIM diversity, probes, PSNR oracle ---------
+
+
+def test_feature_l2_is_the_mean_paired_euclidean_distance():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((7, 5)), rng.standard_normal((7, 5))
+    expected = np.mean([np.sqrt(np.sum((a[i] - b[i]) ** 2)) for i in range(7)])
+    assert evaluation.feature_l2(a, b) == pytest.approx(expected, rel=1e-12)
+    assert evaluation.feature_l2(a, a) == 0.0
+    with pytest.raises(ZooError, match="pairs rows"):
+        evaluation.feature_l2(a, b[:6])
+
+
+def test_ms_ssim_diversity_is_zero_for_identical_images_and_positive_for_real_ones():
+    real = data.test_images("fashion_mnist", 200)
+    same = np.repeat(real[:1], 50, axis=0)
+    assert evaluation.ms_ssim_diversity(same, pairs=100) == pytest.approx(0.0, abs=1e-6)
+    assert 0.3 < evaluation.ms_ssim_diversity(real, pairs=300) < 1.0
+
+
+@pytest.mark.parametrize(
+    "size, scales, taps", [(28, 3, 7), (32, 3, 7), (44, 3, 11), (64, 3, 11), (176, 5, 11)]
+)
+def test_ms_ssim_settings_are_valid_for_the_image_size(size, scales, taps):
+    settings = evaluation.ms_ssim_settings(size)
+    assert (len(settings["power_factors"]), settings["filter_size"]) == (scales, taps)
+    assert sum(settings["power_factors"]) == pytest.approx(1.0)
+    # TensorFlow accepts them: the coarsest scale is at least the filter size.
+    images = np.random.default_rng(0).uniform(size=(4, size, size, 1)).astype(np.float32)
+    assert evaluation.ms_ssim_diversity(images, pairs=4) >= 0.0
+    with pytest.raises(ZooError, match="side >= 28"):
+        evaluation.ms_ssim_settings(20)
+
+
+def test_psnr_matches_scikit_image_per_example():
+    from skimage.metrics import peak_signal_noise_ratio
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(5, 28, 28, 1))
+    y = np.clip(x + rng.normal(0, 0.05 * np.arange(1, 6))[:, None, None, None], 0, 1)
+    ours = psnr(x, y)
+    theirs = [peak_signal_noise_ratio(x[i], y[i], data_range=1.0) for i in range(5)]
+    assert ours == pytest.approx(theirs, rel=1e-9)
+
+
+def test_knn_accuracy_matches_brute_force_for_l1_and_l2():
+    rng = np.random.default_rng(1)
+    train, test = rng.standard_normal((60, 4)), rng.standard_normal((25, 4))
+    ytr, yte = rng.integers(0, 3, 60), rng.integers(0, 3, 25)
+    for metric, dist in (("l2", lambda d: np.sum(d * d, -1)), ("l1", lambda d: np.sum(np.abs(d), -1))):
+        nearest = dist(test[:, None, :] - train[None, :, :]).argmin(1)
+        expected = np.mean(ytr[nearest] == yte)
+        assert evaluation.knn_accuracy(train, ytr, test, yte, metric) == pytest.approx(expected)
+
+
+def test_linear_probe_separates_linear_classes_and_not_random_labels():
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((4, 16)) * 3
+    ytr, yte = rng.integers(0, 4, 800), rng.integers(0, 4, 400)
+    xtr = centres[ytr] + rng.standard_normal((800, 16))
+    xte = centres[yte] + rng.standard_normal((400, 16))
+    assert evaluation.linear_probe_accuracy(xtr, ytr, xte, yte) > 0.95
+    shuffled = rng.permutation(ytr)  # labels carry no information about the codes
+    assert evaluation.linear_probe_accuracy(xtr, shuffled, xte, yte) < 0.45
+    with pytest.raises(ZooError, match="labels do not match"):
+        evaluation.linear_probe_accuracy(xtr, ytr[:-1], xte, yte)
