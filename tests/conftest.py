@@ -1,8 +1,11 @@
 """Shared test setup: no downloads, quiet TensorFlow, tiny model configurations."""
 
 import os
+import tempfile
 
 os.environ["ZOO_OFFLINE"] = "1"
+# Cached real-data statistics go to a per-session temporary directory, not ~/.cache.
+os.environ.setdefault("ZOO_CACHE_DIR", tempfile.mkdtemp(prefix="zoo-cache-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402

@@ -108,6 +108,14 @@ def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints")
     p.add_argument("--log-every", type=positive_int, default=100, help="steps between progress lines")
     p.add_argument("--eval-images", type=positive_int, help="held-out images for metrics.json")
+    p.add_argument(
+        "--eval-every",
+        type=positive_int,
+        help="log the cheap evaluation metrics (FIDs, feature-L2, PSNR) to TensorBoard every N steps",
+    )
+    p.add_argument(
+        "--eval-samples", type=positive_int, default=2000, help="samples/images per --eval-every evaluation"
+    )
     p.add_argument("--out", default=None, help="run directory (default: runs/<family>-<dataset>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-export", action="store_true", help="skip the TF Serving export")
@@ -248,6 +256,28 @@ def _save_norm_histogram(model, x_test: np.ndarray, run_dir: Path, seed: int) ->
     return str(save_histograms(series, run_dir / "latent_norms.png"))
 
 
+def _eval_callbacks(args, settings: dict, run_dir: Path) -> tuple:
+    """The ``--eval-every`` logger: zoo.suite's cheap metrics with the in-domain extractor."""
+    if args.eval_every is None:
+        return ()
+    if settings["dataset"] != "fashion_mnist":
+        raise ZooError(
+            "--eval-every uses the in-domain Fashion-MNIST extractor; for "
+            f"{settings['dataset']} evaluate the checkpoints with recipes/evaluate.py --extractor inception"
+        )
+    from zoo.extractors import load_domain_extractor
+    from zoo.suite import CHEAP_KEYS, EvalSettings, RealData, evaluate_model
+    from zoo.training import EvalLogger
+
+    real = RealData(settings["dataset"], load_domain_extractor(), EvalSettings(n_samples=args.eval_samples))
+
+    def evaluate(model) -> dict:
+        metrics, _ = evaluate_model(model, real, CHEAP_KEYS)
+        return {k: metrics[k] for k in CHEAP_KEYS}
+
+    return (EvalLogger(evaluate, run_dir / "logs" / "eval", args.eval_every),)
+
+
 def run(recipe: Recipe, argv: list[str] | None = None) -> int:
     """Parse flags, train, evaluate, draw grids, write metrics.json, export. Exit code."""
     parser = build_parser(recipe)
@@ -288,6 +318,7 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     x_test = data.test_images(s["dataset"], s["eval_images"])
     make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
     make_dataset(0)
+    extra_callbacks = _eval_callbacks(args, s, run_dir)
     import keras
 
     keras.utils.set_random_seed(s["seed"])  # --seed fixes the initial weights too
@@ -330,6 +361,7 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
         checkpoint_every=s["checkpoint_every"],
         resume=resolved["resume"],
         log_every=args.log_every,
+        callbacks=extra_callbacks,
     )
     metrics = encoder_report(model, x_test, seed=s["seed"])
     grids = _save_grids(model, x_test, run_dir, s["seed"])

@@ -130,6 +130,27 @@ class ScalarLogger(keras.callbacks.Callback):
         self.writer.flush()
 
 
+class EvalLogger(keras.callbacks.Callback):
+    """Every ``every`` global steps, ``evaluate(model)`` -> {name: float or None}; the
+    numbers go to TensorBoard as ``eval/<name>`` under ``log_dir`` and to stdout."""
+
+    def __init__(self, evaluate: Callable, log_dir: str | Path, every: int):
+        super().__init__()
+        self.evaluate, self.every = evaluate, max(1, every)
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step.numpy())
+        if step % self.every or self.model.stop_training:  # not on a step the NaN guard stopped
+            return
+        values = {k: v for k, v in self.evaluate(self.model).items() if v is not None}
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(f"eval/{name}", value)
+        self.writer.flush()
+        print(f"eval step {step}  " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()), flush=True)
+
+
 def checkpoint_manager(model: AdversarialModel, run_dir: str | Path) -> tf.train.CheckpointManager:
     """The run's manager over ``run_dir/checkpoints`` (every checkpoint is kept, as the
     seed-000 evaluation protocol scores all of them)."""
@@ -193,6 +214,7 @@ def train(
     resume: bool = False,
     log_every: int = 100,
     verbose: bool = True,
+    callbacks: tuple[keras.callbacks.Callback, ...] = (),
 ) -> RunResult:
     """Train a compiled model to global step ``steps``, checkpointing every
     ``checkpoint_every`` steps into ``run_dir/checkpoints``.
@@ -201,6 +223,7 @@ def train(
     a resumed run sees exactly the batches an uninterrupted one would. Without
     ``resume`` an existing checkpoint directory is an error (nothing is overwritten).
     Raises ``TrainingDiverged`` on a NaN/Inf loss, keeping the last good checkpoint.
+    ``callbacks`` run after the built-in ones (e.g. ``EvalLogger``).
     """
     if steps < 1 or checkpoint_every < 1:
         raise ZooError(f"steps and checkpoint_every must be >= 1, got {steps} and {checkpoint_every}")
@@ -216,10 +239,11 @@ def train(
             "pass --resume to continue it or choose another --out"
         )
     start = int(model.step.numpy())
-    guard = NanGuard()
+    guard, extra = NanGuard(), list(callbacks)
     callbacks = [guard, ScalarLogger(run_dir / "logs", every=min(log_every, 50))]
     if verbose:
         callbacks.append(Progress(steps, batch_size, every=log_every))
+    callbacks.extend(extra)
     saved, seconds, step = [], 0.0, start
     while step < steps:
         phase = model.phase_for_step(step)

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import tensorflow as tf
+
+from zoo.suite import CHEAP_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "train_ige_gan.py"
@@ -22,6 +25,18 @@ def run(args, tmp_path, env=None, module=False):
     }
     cmd = [sys.executable, "-m", "export", *args] if module else [sys.executable, str(RECIPE), *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=600)
+
+
+def in_process(args: list[str]) -> int:
+    """The recipe's exit code for ``args``, run in this process (no interpreter start-up)."""
+    import importlib.util
+
+    from zoo.recipe import run as run_recipe
+
+    spec = importlib.util.spec_from_file_location("train_ige_gan", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return run_recipe(module.RECIPE, args)
 
 
 def test_tiny_end_to_end_then_resume_then_export(tmp_path):
@@ -42,11 +57,24 @@ def test_tiny_end_to_end_then_resume_then_export(tmp_path):
             str(root),
             "--log-every",
             "2",
+            "--eval-every",
+            "4",
+            "--eval-samples",
+            "100",
         ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "step 4/4" in proc.stdout and "d_loss" in proc.stdout
+    # --eval-every: the cheap suite metrics at step 4, printed and in TensorBoard.
+    assert "eval step 4  fid_samples" in proc.stdout
+    tags = {
+        value.tag
+        for path in (out / "logs" / "eval").glob("events.out.tfevents.*")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+    }
+    assert tags == {f"eval/{k}" for k in CHEAP_KEYS}
     metrics = json.loads((out / "metrics.json").read_text())
     for key in (
         "reconstruction_mse",
@@ -96,16 +124,9 @@ def test_tiny_end_to_end_then_resume_then_export(tmp_path):
 )
 def test_bad_flags_exit_2(args, needle, tmp_path, monkeypatch, capsys):
     # In-process (argparse exits before any work); one case also as a real CLI below.
-    import importlib.util
-
-    from zoo.recipe import run as run_recipe
-
-    spec = importlib.util.spec_from_file_location("train_ige_gan", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
-        run_recipe(module.RECIPE, args)
+        in_process(args)
     assert exit_.value.code == 2 and needle in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
 
@@ -120,41 +141,34 @@ def _error_lines(stderr):
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-def test_missing_dataset_is_one_line_and_writes_nothing(tmp_path):
-    proc = run(
-        ["--dataset", "mnist", "--preset", "tiny", "--out", str(tmp_path / "run")],
-        tmp_path,
-        env={"TFDS_DATA_DIR": str(tmp_path / "tfds")},
-    )
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    (line,) = _error_lines(proc.stderr)
+def test_missing_dataset_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    assert in_process(["--dataset", "mnist", "--preset", "tiny", "--out", str(tmp_path / "run")]) == 1
+    (line,) = _error_lines(capsys.readouterr().err)
     assert "dataset mnist" in line and "tensorflow-datasets" in line
     assert not (tmp_path / "run").exists()
 
 
-def test_corrupt_file_is_one_line(tmp_path):
+def test_corrupt_file_is_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 40)
-    proc = run(
-        ["--preset", "tiny", "--out", str(tmp_path / "run")],
-        tmp_path,
-        env={"ZOO_FASHION_MNIST_DIR": str(tmp_path)},
-    )
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    (line,) = _error_lines(proc.stderr)
+    monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path))
+    assert in_process(["--preset", "tiny", "--out", str(tmp_path / "run")]) == 1
+    (line,) = _error_lines(capsys.readouterr().err)
     assert "t10k-images-idx3-ubyte" in line and "truncated or corrupt" in line
 
 
-def test_resume_refuses_changed_settings_and_missing_runs(tmp_path):
-    proc = run(["--out", str(tmp_path / "nothing"), "--resume"], tmp_path)
-    assert proc.returncode == 1 and "nothing to resume" in proc.stderr
+def test_resume_refuses_changed_settings_and_missing_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert in_process(["--out", str(tmp_path / "nothing"), "--resume"]) == 1
+    assert "nothing to resume" in capsys.readouterr().err
     out = tmp_path / "run"
-    assert (
-        run(["--preset", "tiny", "--steps", "2", "--out", str(out), "--no-export"], tmp_path).returncode == 0
-    )
-    proc = run(["--out", str(out), "--resume", "--lr", "0.5"], tmp_path)
-    assert proc.returncode == 1 and "--lr 0.5 differs" in proc.stderr
-    proc = run(["--preset", "tiny", "--out", str(out)], tmp_path)
-    assert proc.returncode == 1 and "already holds checkpoints" in proc.stderr
+    assert in_process(["--preset", "tiny", "--steps", "1", "--out", str(out), "--no-export"]) == 0
+    before = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert in_process(["--out", str(out), "--resume", "--lr", "0.5"]) == 1
+    assert "--lr 0.5 differs" in capsys.readouterr().err
+    assert in_process(["--preset", "tiny", "--out", str(out)]) == 1
+    assert "already holds checkpoints" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == before  # nothing overwritten
 
 
 def test_export_cli_bad_run(tmp_path):

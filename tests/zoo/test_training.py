@@ -11,7 +11,7 @@ from zoo.errors import TrainingDiverged, ZooError
 from zoo.models import IGEGAN
 
 
-def make(**kw):
+def make(eager=False, **kw):
     keras.utils.set_random_seed(0)  # same initial weights, as the recipe's --seed gives
     # No gradient penalty: it triples the trace time and resume does not touch it.
     model = IGEGAN(**{**TINY, "inversion": "z_adv", "gp_weight": 0.0, "d_steps": 2, **kw})
@@ -19,7 +19,8 @@ def make(**kw):
     # (another CPU's kernels, thread order) into lr-sized steps: 1e-6 grew to 1.6e-2 within
     # six steps here with oneDNN off. epsilon=1e-4 keeps the comparison below about noise.
     model.compile(
-        optimizers={p: keras.optimizers.Adam(1e-3, 0.5, 0.999, epsilon=1e-4) for p in ("d", "g", "d2", "e")}
+        optimizers={p: keras.optimizers.Adam(1e-3, 0.5, 0.999, epsilon=1e-4) for p in ("d", "g", "d2", "e")},
+        run_eagerly=eager,  # a few steps run faster eagerly than traced
     )
     return model
 
@@ -47,17 +48,17 @@ def network_weights(model):
 
 
 def test_resume_continues_step_optimiser_and_data_exactly(tmp_path):
-    straight = make()
+    straight = make(eager=True)
     training.train(
         straight, stream, steps=6, batch_size=8, run_dir=tmp_path / "a", checkpoint_every=3, verbose=False
     )
 
-    first = make()
+    first = make(eager=True)
     result = training.train(
         first, stream, steps=3, batch_size=8, run_dir=tmp_path / "b", checkpoint_every=3, verbose=False
     )
     assert result.steps == 3 and len(result.checkpoints) == 1
-    resumed = make()  # a fresh process would rebuild the model exactly like this
+    resumed = make(eager=True)  # a fresh process would rebuild the model exactly like this
     training.train(
         resumed,
         stream,
@@ -76,7 +77,7 @@ def test_resume_continues_step_optimiser_and_data_exactly(tmp_path):
 
     # The comparison can fail: resuming with fresh optimisers, or with the data stream
     # restarted at batch 0, ends measurably elsewhere.
-    fresh_optimisers = make()
+    fresh_optimisers = make(eager=True)
     tf.train.Checkpoint(
         step=fresh_optimisers.step,
         seed_state=fresh_optimisers.seed_generator.state,
@@ -84,7 +85,7 @@ def test_resume_continues_step_optimiser_and_data_exactly(tmp_path):
     ).restore(result.checkpoints[-1]).expect_partial()
     fresh_optimisers.set_phase("joint")
     fresh_optimisers.fit(stream(3), steps_per_epoch=3, epochs=1, verbose=0)
-    restarted_data = make()
+    restarted_data = make(eager=True)
     restarted_data.checkpoint().restore(result.checkpoints[-1]).assert_existing_objects_matched()
     restarted_data.set_phase("joint")
     restarted_data.fit(stream(0), steps_per_epoch=3, epochs=1, verbose=0)

@@ -393,12 +393,13 @@ class EPMDGAN(MLeqPMDGAN):
         ``images``: the ``num_examples`` training images (uint8, or float32 in [0, 1])."""
         if len(images) != self.num_examples:
             raise ZooError(f"score_all: the sampler has {self.num_examples} examples, got {len(images)}")
+        score = tf.function(self.reconstruction_psnr, reduce_retracing=True)  # ~1.5x eager's speed
         scores = []
         for i in range(0, len(images), batch_size):
             x = tf.convert_to_tensor(images[i : i + batch_size])
             if x.dtype == tf.uint8:
                 x = tf.cast(x, tf.float32) / 255.0
-            scores.append(self.reconstruction_psnr(x).numpy())
+            scores.append(score(x).numpy())
         scores = np.concatenate(scores)
         self.set_scores(scores)
         return scores

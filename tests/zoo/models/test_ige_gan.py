@@ -13,7 +13,7 @@ from zoo.models.ige_gan import INVERSIONS
 CASES = [(inv, sch) for inv in INVERSIONS for sch in ("joint", "posthoc")]
 
 
-def make(inversion="x_ae", schedule="joint", start=2, **kw):
+def make(inversion="x_ae", schedule="joint", start=2, eager=False, **kw):
     keras.utils.set_random_seed(0)  # initial weights independent of what ran before
     model = IGEGAN(
         inversion=inversion,
@@ -21,7 +21,7 @@ def make(inversion="x_ae", schedule="joint", start=2, **kw):
         encoder_start_step=start,
         **{**TINY, "gp_weight": 1.0, **kw},
     )
-    model.compile(learning_rate=1e-3)
+    model.compile(learning_rate=1e-3, run_eagerly=eager)  # eager: faster than tracing for a few steps
     return model
 
 
@@ -38,7 +38,7 @@ def test_fit_runs_finite_with_the_right_players(inversion, schedule, tiny_images
     # The WGAN-GP term (tracing it costs ~15 s) is exercised where it is most involved:
     # on both joint critics D and D2 of the joint adversarial schedules.
     gp = 1.0 if inversion.endswith("_adv") and schedule == "joint" else 0.0
-    model = make(inversion, schedule, start=2, d_steps=2, gp_weight=gp)
+    model = make(inversion, schedule, start=2, d_steps=2, gp_weight=gp, eager=True)
     ds = repeat_batch(tiny_images)
     g0, d0, e0 = weights(model.generator), weights(model.discriminator), weights(model.encoder)
     model.set_phase(model.phase_for_step(0))
@@ -70,7 +70,7 @@ def test_fit_runs_finite_with_the_right_players(inversion, schedule, tiny_images
 
 @pytest.mark.parametrize("inversion", INVERSIONS)
 def test_inversion_loss_updates_the_encoder_only(inversion, tiny_images):
-    model = make(inversion)
+    model = make(inversion, eager=True)
     model.fit(repeat_batch(tiny_images), steps_per_epoch=1, epochs=1, verbose=0)  # settle SN kernels
     players = {p.name: p for p in model.all_players()}
     x, z = tf.constant(tiny_images), model.sample_latent(16)
