@@ -64,7 +64,9 @@ CURVES = [
 
 def build_parser() -> argparse.ArgumentParser:
     from zoo.recipe import positive_int
+    from zoo.suite import EvalSettings
 
+    d = EvalSettings()  # the suite's defaults are the flags' defaults
     p = argparse.ArgumentParser(description="Evaluate zoo runs with the evaluation suite (issue #4).")
     p.add_argument("--run", action="append", required=True, help="a run directory; repeat to compare runs")
     p.add_argument("--checkpoints", choices=("latest", "all"), default="latest")
@@ -72,16 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inception-weights", default="imagenet", help="'imagenet' (download) or a local file")
     p.add_argument("--slow", action="store_true", help="also the independent critic and AIS log-likelihood")
     p.add_argument(
-        "--n-samples", type=positive_int, default=10_000, help="samples and real images per metric"
+        "--n-samples", type=positive_int, default=d.n_samples, help="samples and real images per metric"
     )
     p.add_argument(
-        "--probe-train", type=positive_int, default=10_000, help="labelled train images of the probes"
+        "--probe-train", type=positive_int, default=d.probe_train, help="labelled train images of the probes"
     )
-    p.add_argument("--critic-steps", type=positive_int, default=2_000)
-    p.add_argument("--ais-images", type=positive_int, default=32)
-    p.add_argument("--ais-sigma", type=float, default=0.1, help="σ of p(x|z) = N(G(z), σ²I)")
-    p.add_argument("--ais-chains", type=positive_int, default=16)
-    p.add_argument("--ais-steps", type=positive_int, default=300)
+    p.add_argument("--critic-steps", type=positive_int, default=d.critic_steps)
+    p.add_argument("--ais-images", type=positive_int, default=d.ais_images)
+    p.add_argument("--ais-sigma", type=float, default=d.ais_sigma, help="σ of p(x|z) = N(G(z), σ²I)")
+    p.add_argument("--ais-chains", type=positive_int, default=d.ais_chains)
+    p.add_argument("--ais-steps", type=positive_int, default=d.ais_steps, help="annealing temperatures")
+    p.add_argument("--ais-leapfrog", type=positive_int, default=d.ais_leapfrog, help="HMC leapfrog steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="output directory (see the module docstring)")
     p.add_argument(
@@ -196,6 +199,7 @@ def _main(args) -> int:
         ais_sigma=args.ais_sigma,
         ais_chains=args.ais_chains,
         ais_steps=args.ais_steps,
+        ais_leapfrog=args.ais_leapfrog,
         seed=args.seed,
     )
     out = (
