@@ -169,6 +169,22 @@ def load_domain_extractor(path: str | Path = DOMAIN_WEIGHTS) -> DomainExtractor:
     return DomainExtractor(classifier, name)
 
 
+KERAS_INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+
+
+def local_inception_weights() -> str | None:
+    """A local InceptionV3 weights file, if one is at hand: ``$ZOO_INCEPTION_WEIGHTS``, or
+    the ImageNet file Keras keeps after a first download (``~/.keras/models``)."""
+    env = os.environ.get("ZOO_INCEPTION_WEIGHTS")
+    if env:
+        if not Path(env).is_file():
+            raise ZooError(f"$ZOO_INCEPTION_WEIGHTS points to {env}, which is not a file")
+        return env
+    keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    cached = keras_home / "models" / KERAS_INCEPTION_FILE
+    return str(cached) if cached.is_file() else None
+
+
 def load_extractor(kind: str, weights: str | Path | None = None) -> Extractor:
     """``load_extractor("domain")`` or ``load_extractor("inception", weights)``; ``weights``
     defaults to the shipped classifier / the ImageNet InceptionV3."""

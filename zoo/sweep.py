@@ -70,8 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Evaluate zoo runs with the evaluation suite (issue #4).")
     p.add_argument("--run", action="append", required=True, help="a run directory; repeat to compare runs")
     p.add_argument("--checkpoints", choices=("latest", "all"), default="latest")
-    p.add_argument("--extractor", choices=("domain", "inception"), default="domain")
-    p.add_argument("--inception-weights", default="imagenet", help="'imagenet' (download) or a local file")
+    p.add_argument(
+        "--extractor",
+        choices=("domain", "inception"),
+        default=None,
+        help="default: inception when its weights are at hand (--inception-weights, $ZOO_INCEPTION_WEIGHTS "
+        "or Keras' download cache), else domain (Fashion-MNIST only)",
+    )
+    p.add_argument(
+        "--inception-weights",
+        default=None,
+        help="a local InceptionV3 weights file, or 'imagenet' to download",
+    )
     p.add_argument("--slow", action="store_true", help="also the independent critic and AIS log-likelihood")
     p.add_argument(
         "--n-samples", type=positive_int, default=d.n_samples, help="samples and real images per metric"
@@ -184,7 +194,11 @@ def _main(args) -> int:
             f"runs on different datasets cannot share one evaluation: {', '.join(sorted(datasets))}"
         )
     dataset = datasets.pop()
-    if args.extractor == "domain" and dataset != "fashion_mnist":
+    from zoo.extractors import local_inception_weights
+
+    weights = args.inception_weights or local_inception_weights()
+    kind = args.extractor or ("inception" if weights else "domain")
+    if kind == "domain" and dataset != "fashion_mnist":
         raise ZooError(
             f"the domain extractor is trained on Fashion-MNIST, not {dataset}; use --extractor inception"
         )
@@ -209,8 +223,7 @@ def _main(args) -> int:
             runs[0] / "evaluation" if len(runs) == 1 else Path(f"evaluation-{time.strftime('%Y%m%d-%H%M%S')}")
         )
     )
-    weights = args.inception_weights if args.extractor == "inception" else None
-    extractor = load_extractor(args.extractor, weights)
+    extractor = load_extractor(kind, weights if kind == "inception" else None)
     t0 = time.perf_counter()
     real = RealData(dataset, extractor, settings, args.cache_dir)
     reference = real_reference(real)

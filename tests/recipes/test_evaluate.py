@@ -13,7 +13,7 @@ from zoo.suite import METRIC_KEYS, SLOW_KEYS
 from zoo.sweep import main
 from zoo.training import checkpoint_manager
 
-SMALL = ["--n-samples", "160", "--probe-train", "100", "--cache-dir"]
+SMALL = ["--extractor", "domain", "--n-samples", "160", "--probe-train", "100", "--cache-dir"]
 
 
 def _save_run(run_dir, model, family, dataset="fashion_mnist", steps=(1, 2)):
@@ -91,7 +91,7 @@ def test_bad_input_is_one_line_and_exit_1(runs, tmp_path, capsys):
     cifar = _save_run(
         tmp_path / "cifar", IGEGAN(**{**TINY, "resolution": 32, "channels": 3}), "ige_gan", "cifar10", (1,)
     )
-    assert main(["--run", str(cifar)]) == 1
+    assert main(["--run", str(cifar), "--extractor", "domain"]) == 1
     err = capsys.readouterr().err
     assert "domain extractor is trained on Fashion-MNIST" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(SystemExit) as exit_info:

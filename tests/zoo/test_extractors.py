@@ -77,3 +77,22 @@ def test_real_statistics_are_cached_per_dataset_split_extractor_and_n(tmp_path):
     real_features("fashion_mnist", "train", extractor, 200, tmp_path)
     assert extractor.seen == 500  # another split or n is another entry
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_local_inception_weights_are_found_where_documented(tmp_path, monkeypatch):
+    from zoo.extractors import KERAS_INCEPTION_FILE, local_inception_weights
+
+    monkeypatch.delenv("ZOO_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    assert local_inception_weights() is None  # then recipes/evaluate.py uses the domain extractor
+    cached = tmp_path / "keras" / "models" / KERAS_INCEPTION_FILE
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"weights")
+    assert local_inception_weights() == str(cached)
+    own = tmp_path / "mine.weights.h5"
+    own.write_bytes(b"weights")
+    monkeypatch.setenv("ZOO_INCEPTION_WEIGHTS", str(own))
+    assert local_inception_weights() == str(own)
+    monkeypatch.setenv("ZOO_INCEPTION_WEIGHTS", str(tmp_path / "missing.h5"))
+    with pytest.raises(ZooError, match="not a file"):
+        local_inception_weights()
