@@ -53,7 +53,12 @@ def _layer_norm() -> layers.Layer:
 
 
 def build_generator(
-    resolution: int, channels: int, latent_dim: int, width: float = 1.0, name: str = "generator"
+    resolution: int,
+    channels: int,
+    latent_dim: int,
+    width: float = 1.0,
+    name: str = "generator",
+    architecture: str = "dcgan",
 ) -> keras.Model:
     """Generator G: z -> x in [0, 1] (seed 000 A.3.2).
 
@@ -62,6 +67,8 @@ def build_generator(
     For resolution 28 the start is 7x7 and the first transposed conv has stride 1
     (see the module docstring).
     """
+    if _is_mlp(architecture, resolution, channels, latent_dim, width):
+        return _mlp(keras.Input((latent_dim,), name="z"), channels, width, name, out_name="images")
     check_shape(resolution, channels, latent_dim, width)
     if resolution % 8 == 0:
         start, strides = resolution // 8, (2, 2, 2)
@@ -83,10 +90,17 @@ def build_generator(
 
 
 def build_encoder(
-    resolution: int, channels: int, latent_dim: int, width: float = 1.0, name: str = "encoder"
+    resolution: int,
+    channels: int,
+    latent_dim: int,
+    width: float = 1.0,
+    name: str = "encoder",
+    architecture: str = "dcgan",
 ) -> keras.Model:
     """Encoder E: x -> z (seed 000 A.3.2): the discriminator trunk with LN instead of SN,
     LeakyReLU(0.1), and a final FC to ``latent_dim``."""
+    if _is_mlp(architecture, resolution, channels, latent_dim, width):
+        return _mlp(keras.Input((channels,), name="images"), latent_dim, width, name, out_name="z")
     check_shape(resolution, channels, latent_dim, width)
     x = keras.Input((resolution, resolution, channels), name="images")
     h = x
@@ -100,13 +114,19 @@ def build_encoder(
 
 
 def build_discriminator(
-    resolution: int, channels: int, width: float = 1.0, name: str = "discriminator"
+    resolution: int,
+    channels: int,
+    width: float = 1.0,
+    name: str = "discriminator",
+    architecture: str = "dcgan",
 ) -> keras.Model:
     """Discriminator D: x -> logit (seed 000 A.3.2, GAN models).
 
     Spectral normalisation on every conv and the final dense; LeakyReLU(0.1); no
     normalisation of activations. Outputs one logit per example, shape [B, 1].
     """
+    if _is_mlp(architecture, resolution, channels, 1, width):
+        return _mlp(keras.Input((channels,), name="images"), 1, width, name)
     check_shape(resolution, channels, 1, width)
     x = keras.Input((resolution, resolution, channels), name="images")
     h = x
@@ -125,6 +145,7 @@ def build_joint_discriminator(
     width: float = 1.0,
     heads: int = 1,
     name: str = "joint_discriminator",
+    architecture: str = "dcgan",
 ) -> keras.Model:
     """Joint discriminator D(x, z) -> logits (seed 000 A.3.2, BiGAN / adversarial losses).
 
@@ -133,10 +154,14 @@ def build_joint_discriminator(
     the LeakyReLU. ``heads`` > 1 gives that many separate final FC layers on one shared
     trunk (seed 000 A.3.2: BiGAN's D and the adversarial-loss D2 share all parameters but
     the final fully connected layer); output shape [B, heads].
+    With ``architecture="mlp"`` x and z are concatenated and go through the MLP trunk.
     """
-    check_shape(resolution, channels, latent_dim, width)
     if int(heads) < 1:
         raise ZooError(f"heads must be >= 1, got {heads}")
+    if _is_mlp(architecture, resolution, channels, latent_dim, width):
+        x, z = keras.Input((channels,), name="images"), keras.Input((latent_dim,), name="z")
+        return _mlp([x, z], heads, width, name)
+    check_shape(resolution, channels, latent_dim, width)
     x = keras.Input((resolution, resolution, channels), name="images")
     z = keras.Input((latent_dim,), name="z")
     z_map = layers.Reshape((1, 1, latent_dim))(z)
@@ -154,3 +179,39 @@ def build_joint_discriminator(
         outs = [_sn(layers.Dense(1, dtype="float32", name=f"head_{i}"))(h) for i in range(heads)]
         logits = layers.Concatenate(dtype="float32", name="heads")(outs)
     return keras.Model([x, z], logits, name=name)
+
+
+# ------------------------------------------------------------------------ 2-D data
+ARCHITECTURES = ("dcgan", "mlp")
+MLP_UNITS = 128  # hidden units at width 1.0 (seed 002 App. B Table 1)
+MLP_SLOPE = 0.2  # seed 002 Table 1's LReLU slope
+
+
+def _is_mlp(architecture: str, resolution: int, channels: int, latent_dim: int, width: float) -> bool:
+    if architecture not in ARCHITECTURES:
+        raise ZooError(f"unknown architecture {architecture!r}; expected one of {', '.join(ARCHITECTURES)}")
+    if architecture == "dcgan":
+        return False
+    if resolution != 1 or channels < 1 or latent_dim < 1 or not width > 0:
+        raise ZooError(
+            "the mlp architecture takes points: resolution 1, channels = the point's dimension "
+            f"(2 for the 2-D mixtures), latent_dim >= 1, width > 0; got {resolution}, {channels}, "
+            f"{latent_dim}, {width}"
+        )
+    return True
+
+
+def _mlp(inputs, outputs: int, width: float, name: str, out_name: str | None = None) -> keras.Model:
+    """Two hidden Dense(128 * width) layers with LeakyReLU(0.2), then a linear Dense.
+
+    Seed 002 appendix B Table 1's 2-D networks have one hidden layer of 128 tanh units
+    and tanh outputs; here a second hidden layer adds capacity for the 25-mode grid,
+    leaky ReLUs (Table 1's slope, used by its image networks) replace tanh, and the output
+    is linear so samples can reach the grid's corners at ±4 (tanh stops at ±1).
+    Used by every family for points [B, d] (``architecture="mlp"``); no normalisation.
+    """
+    h = layers.Concatenate()(inputs) if isinstance(inputs, list) else inputs
+    for _ in range(2):
+        h = layers.LeakyReLU(MLP_SLOPE)(layers.Dense(scaled(MLP_UNITS, width))(h))
+    out = layers.Dense(outputs, dtype="float32", name=out_name)(h)
+    return keras.Model(inputs, out, name=name)

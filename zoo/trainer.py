@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import keras
 import tensorflow as tf
 
-from zoo import losses
+from zoo import losses, networks
 from zoo.errors import ZooError
 
 Objective = Callable[[tf.Tensor, tf.Tensor], dict]
@@ -68,6 +68,9 @@ class AdversarialModel(keras.Model):
         gp_weight: weight of the WGAN-GP penalty added to every critic loss (0 = off).
             Interpolation coefficients are uniform in [0, 1], one per example.
         seed: seed of the model's ``keras.random.SeedGenerator`` (latents, GP mixing).
+        architecture: ``"dcgan"`` (the SN-DCGAN image networks) or ``"mlp"`` (points of
+            ``channels`` coordinates with ``resolution`` 1, e.g. the 2-D mixtures of
+            ``zoo.toy``); see ``zoo.networks``.
     """
 
     PHASES: tuple[str, ...] = ("joint",)
@@ -81,9 +84,14 @@ class AdversarialModel(keras.Model):
         d_steps: int = 1,
         gp_weight: float = 0.0,
         seed: int | None = None,
+        architecture: str = "dcgan",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if architecture not in networks.ARCHITECTURES:
+            raise ZooError(
+                f"unknown architecture {architecture!r}; expected one of {', '.join(networks.ARCHITECTURES)}"
+            )
         if int(d_steps) < 1:
             raise ZooError(f"d_steps must be >= 1, got {d_steps}")
         if float(gp_weight) < 0:
@@ -95,6 +103,7 @@ class AdversarialModel(keras.Model):
         self.d_steps = int(d_steps)
         self.gp_weight = float(gp_weight)
         self.seed = seed
+        self.architecture = architecture
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.step = keras.Variable(0, dtype="int64", trainable=False, name="step")
         self.phase = self.PHASES[0]
@@ -129,6 +138,10 @@ class AdversarialModel(keras.Model):
         if phase != self.phase:
             self.phase = phase
             self.train_function = None
+
+    def network_kwargs(self) -> dict:
+        """Keyword arguments every ``zoo.networks`` factory of this model takes."""
+        return {"architecture": self.architecture}
 
     def networks(self) -> dict[str, keras.Model]:
         """Every network of the model by player name."""
@@ -249,6 +262,7 @@ class AdversarialModel(keras.Model):
             "d_steps": self.d_steps,
             "gp_weight": self.gp_weight,
             "seed": self.seed,
+            "architecture": self.architecture,
             "name": self.name,
         }
 

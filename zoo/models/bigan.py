@@ -45,10 +45,10 @@ class BiGAN(AdversarialModel):
         self.inversion = inversion
         self.inversion_weight = float(inversion_weight)
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
-        self.generator = networks.build_generator(*shape)
-        self.encoder = networks.build_encoder(*shape)
+        self.generator = networks.build_generator(*shape, **self.network_kwargs())
+        self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
         self.discriminator = networks.build_joint_discriminator(
-            *shape, heads=2 if self.has_d2 else 1, name="discriminator"
+            *shape, heads=2 if self.has_d2 else 1, name="discriminator", **self.network_kwargs()
         )
 
     @property

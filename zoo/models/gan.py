@@ -20,8 +20,10 @@ class GAN(AdversarialModel):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         shape = (self.resolution, self.channels)
-        self.generator = networks.build_generator(*shape, self.latent_dim, self.width)
-        self.discriminator = networks.build_discriminator(*shape, self.width)
+        self.generator = networks.build_generator(
+            *shape, self.latent_dim, self.width, **self.network_kwargs()
+        )
+        self.discriminator = networks.build_discriminator(*shape, self.width, **self.network_kwargs())
 
     def all_players(self) -> list[Player]:
         return [

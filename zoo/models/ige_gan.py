@@ -56,9 +56,11 @@ class IGEGAN(GAN):
         self.encoder_schedule = encoder_schedule
         self.encoder_start_step = int(encoder_start_step)
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
-        self.encoder = networks.build_encoder(*shape)
+        self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
         self.inversion_discriminator = (
-            networks.build_joint_discriminator(*shape, name="inversion_discriminator")
+            networks.build_joint_discriminator(
+                *shape, name="inversion_discriminator", **self.network_kwargs()
+            )
             if inv.is_adversarial(inversion)
             else None
         )
