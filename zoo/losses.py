@@ -108,3 +108,55 @@ def latent_norm_loss(codes: tf.Tensor) -> tf.Tensor:
     codes = _f32(codes)
     dim = tf.cast(tf.shape(codes)[-1], tf.float32)
     return tf.reduce_mean(tf.square(tf.norm(codes, axis=-1) - tf.sqrt(dim)))
+
+
+def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """WGAN critic loss (Arjovsky et al. 2017; Gulrajani et al. 2017, eq. 3 without the
+    penalty): E_z[D(G(z))] - E_x[D(x)], minimised by the critic. ``scores`` are raw
+    critic outputs."""
+    return tf.reduce_mean(_f32(fake_scores)) - tf.reduce_mean(_f32(real_scores))
+
+
+def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """WGAN generator loss: -E_z[D(G(z))]."""
+    return -tf.reduce_mean(_f32(fake_scores))
+
+
+def gaussian_kl(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
+    """KL[N(mean, diag(exp(log_variance))) || N(0, I)] per example, summed over the
+    latent dimensions: 0.5 * sum(mean^2 + var - log var - 1) (Kingma & Welling 2014, App. B)."""
+    mean, log_variance = _f32(mean), _f32(log_variance)
+    return 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - log_variance - 1.0, axis=-1)
+
+
+def gaussian_nll(x: tf.Tensor, reconstruction: tf.Tensor, log_sigma: tf.Tensor) -> tf.Tensor:
+    """-log N(x; G(z), σ² I) per example without the constant (d/2) log 2π:
+    ||x - G(z)||² / (2σ²) + d log σ, d = the number of values in one example (seed 000
+    App. A.2's decoder term with a learned σ; see ``zoo.models.vae``)."""
+    x, reconstruction, log_sigma = _f32(x), _f32(reconstruction), _f32(log_sigma)
+    squares = tf.reduce_sum(tf.reshape(tf.square(x - reconstruction), [tf.shape(x)[0], -1]), axis=1)
+    d = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
+    return squares / (2.0 * tf.exp(2.0 * log_sigma)) + d * log_sigma
+
+
+def l1_reconstruction(x: tf.Tensor, reconstruction: tf.Tensor) -> tf.Tensor:
+    """E_x ||x - x̂||₁ with the norm averaged over the values of one example (mean absolute
+    error), so the weights of seed 001 H.1 ({1, 5, 10, 50}) do not scale with image size."""
+    return tf.reduce_mean(tf.abs(_f32(x) - _f32(reconstruction)))
+
+
+def ratio_generator_loss(logits: tf.Tensor) -> tf.Tensor:
+    """E[R_D(x̂)] with R_D = -log D + log(1 - D) = -logit (seed 001 Algorithm 1, line 3; the
+    non-saturating "reverse KL" generator term of eq. 9)."""
+    return -tf.reduce_mean(_f32(logits))
+
+
+def empirical_gaussian_kl(codes: tf.Tensor) -> tf.Tensor:
+    """KL between N(m, diag s²), fitted per dimension to a batch of codes [B, n], and
+    N(0, I), divided by n (seed 001 App. D, eq. 18): (1/n) Σ_i ((s_i² + m_i²)/2 - log s_i - 1/2).
+    Eq. 18 prints the constant as +n/2; the exact KL has -n/2, which is used here (the
+    constant does not change any gradient)."""
+    codes = _f32(codes)
+    mean, var = tf.nn.moments(codes, axes=[0])
+    kl = 0.5 * (var + tf.square(mean)) - 0.5 * tf.math.log(var + 1e-8) - 0.5
+    return tf.reduce_mean(kl)

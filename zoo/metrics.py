@@ -62,3 +62,12 @@ def encoder_report(model, x_test: np.ndarray, seed: int = 0) -> dict:
         "latent_recovery_error": float(np.mean(np.square(z - z_hat))),
         "n_eval_images": int(n),
     }
+
+
+def sample_report(model, x_test: np.ndarray, seed: int = 0) -> dict:
+    """The part of ``encoder_report`` a model without an encoder has: the random-pair
+    PSNR(x, G(z)) baseline on held-out images."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((len(x_test), model.latent_dim)).astype(np.float32)
+    fakes = batched(lambda t: model.generator(t, training=False), z)
+    return {"random_pair_psnr": float(np.mean(psnr(x_test, fakes))), "n_eval_images": int(len(x_test))}

@@ -32,6 +32,9 @@ MODELS = {
     "ige_gan": ("ige_gan", {"inversion": "x_ae"}),
     "mdgan": ("mdgan", {}),
     "p_mdgan": ("p_mdgan", {}),
+    "alpha_gan": ("alpha_gan", {}),
+    "vae": ("vae", {}),
+    "wgan_gp": ("wgan_gp", {}),
 }
 DEFAULT_MODELS = "gan,bigan,ige_gan,mdgan"
 # Reported by PacGAN (Lin et al. 2018, Table 1), for the README and the printed table.

@@ -47,6 +47,15 @@ def _sn(layer: layers.Layer) -> layers.Layer:
     return layers.SpectralNormalization(layer, power_iterations=1)
 
 
+def _generator_norm(normalization: str):
+    """A factory of the generator's normalisation layers: layer norm (seed 000) or batch norm."""
+    if normalization == "layer":
+        return lambda flat: layers.LayerNormalization(axis=-1, epsilon=1e-5) if flat else _layer_norm()
+    if normalization == "batch":
+        return lambda flat: layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    raise ZooError(f"unknown generator normalization {normalization!r}; expected layer or batch")
+
+
 def _layer_norm() -> layers.Layer:
     # Layer norm over all units of a layer (Ba et al. 2016): H, W and C.
     return layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)
@@ -59,14 +68,17 @@ def build_generator(
     width: float = 1.0,
     name: str = "generator",
     architecture: str = "dcgan",
+    normalization: str = "layer",
 ) -> keras.Model:
     """Generator G: z -> x in [0, 1] (seed 000 A.3.2).
 
     FC(512*d8*d8) -> LN -> ReLU -> reshape -> 3 x [TransposeConv 4x4 stride 2 -> LN -> ReLU]
     (256, 128, 64 filters) -> TransposeConv 3x3 stride 1 to ``channels`` -> (tanh + 1) / 2.
     For resolution 28 the start is 7x7 and the first transposed conv has stride 1
-    (see the module docstring).
+    (see the module docstring). ``normalization="batch"`` uses batch norm in place of
+    layer norm (the DCGAN baseline of seed 001, Radford et al. 2016).
     """
+    norm = _generator_norm(normalization)
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
         return _mlp(keras.Input((latent_dim,), name="z"), channels, width, name, out_name="images")
     check_shape(resolution, channels, latent_dim, width)
@@ -77,12 +89,12 @@ def build_generator(
     z = keras.Input((latent_dim,), name="z")
     top = scaled(512, width)
     h = layers.Dense(start * start * top)(z)
-    h = layers.LayerNormalization(axis=-1, epsilon=1e-5)(h)
+    h = norm(flat=True)(h)
     h = layers.ReLU()(h)
     h = layers.Reshape((start, start, top))(h)
     for filters, stride in zip((256, 128, 64), strides):
         h = layers.Conv2DTranspose(scaled(filters, width), 4, strides=stride, padding="same")(h)
-        h = _layer_norm()(h)
+        h = norm(flat=False)(h)
         h = layers.ReLU()(h)
     h = layers.Conv2DTranspose(channels, 3, strides=1, padding="same")(h)
     x = layers.Activation(lambda t: (keras.ops.tanh(t) + 1.0) / 2.0, dtype="float32", name="images")(h)
@@ -119,22 +131,33 @@ def build_discriminator(
     width: float = 1.0,
     name: str = "discriminator",
     architecture: str = "dcgan",
+    normalization: str = "spectral",
 ) -> keras.Model:
     """Discriminator D: x -> logit (seed 000 A.3.2, GAN models).
 
     Spectral normalisation on every conv and the final dense; LeakyReLU(0.1); no
     normalisation of activations. Outputs one logit per example, shape [B, 1].
+    ``normalization``: ``"spectral"`` (default), ``"batch"`` (no SN; batch norm after
+    every conv but the first: the DCGAN baseline) or ``"none"`` (a plain critic, as
+    WGAN-GP's penalty wants one).
     """
+    if normalization not in ("spectral", "batch", "none"):
+        raise ZooError(
+            f"unknown discriminator normalization {normalization!r}; expected spectral, batch or none"
+        )
     if _is_mlp(architecture, resolution, channels, 1, width):
         return _mlp(keras.Input((channels,), name="images"), 1, width, name)
     check_shape(resolution, channels, 1, width)
+    wrap = _sn if normalization == "spectral" else (lambda layer: layer)
     x = keras.Input((resolution, resolution, channels), name="images")
     h = x
-    for filters, kernel, stride in TRUNK:
-        h = _sn(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
+    for i, (filters, kernel, stride) in enumerate(TRUNK):
+        h = wrap(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
+        if normalization == "batch" and i > 0:
+            h = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(h)
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
     h = layers.Flatten()(h)
-    logits = _sn(layers.Dense(1, dtype="float32"))(h)
+    logits = wrap(layers.Dense(1, dtype="float32"))(h)
     return keras.Model(x, logits, name=name)
 
 
@@ -215,3 +238,18 @@ def _mlp(inputs, outputs: int, width: float, name: str, out_name: str | None = N
         h = layers.LeakyReLU(MLP_SLOPE)(layers.Dense(scaled(MLP_UNITS, width))(h))
     out = layers.Dense(outputs, dtype="float32", name=out_name)(h)
     return keras.Model(inputs, out, name=name)
+
+
+def build_code_discriminator(
+    latent_dim: int, units: int = 750, hidden_layers: int = 3, name: str = "code_discriminator"
+) -> keras.Model:
+    """Code discriminator C: z -> logit (seed 001 H.4: "a 3 layer MLP, each layer
+    containing 750 hidden units"), leaky ReLU 0.2 (H.4: all discriminators), no
+    normalisation."""
+    if latent_dim < 1 or units < 1 or hidden_layers < 1:
+        raise ZooError(f"code discriminator needs positive sizes, got {latent_dim}, {units}, {hidden_layers}")
+    z = keras.Input((latent_dim,), name="z")
+    h = z
+    for _ in range(hidden_layers):
+        h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
+    return keras.Model(z, layers.Dense(1, dtype="float32")(h), name=name)

@@ -55,6 +55,11 @@ class Recipe:
     # Preset fields that ``--preset paper`` takes from this variant's own paper:
     # (args, dataset name) -> {field: value}; flags still override them.
     paper_preset: Callable[[argparse.Namespace, str], dict] | None = None
+    # Preset fields this family always sets (e.g. WGAN-GP's 5 critic steps and penalty
+    # 10) whatever the preset; flags still override them.
+    fixed_preset: dict = dataclasses.field(default_factory=dict)
+    # Shared flags that mean nothing for this family (e.g. --d-steps for a VAE): an error.
+    unused_flags: tuple[str, ...] = ()
 
     def family_for(self, args: argparse.Namespace) -> str:
         return self.model_family(args) if self.model_family else self.family
@@ -177,7 +182,8 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         checkpoint_every=args.checkpoint_every,
         eval_images=args.eval_images,
     )
-    preset = get_preset(preset_name, **{**paper, **{k: v for k, v in flags.items() if v is not None}})
+    given = {k: v for k, v in flags.items() if v is not None}
+    preset = get_preset(preset_name, **{**recipe.fixed_preset, **paper, **given})
     settings = {
         "dataset": dataset,
         "preset": preset_name,
@@ -219,6 +225,8 @@ def _save_grids(model, x_test: np.ndarray, run_dir: Path, seed: int) -> list[str
     z = rng.standard_normal((64, model.latent_dim)).astype(np.float32)
     samples = batched(gen, z)
     paths = [save_grid(samples, run_dir / "samples.png", cols)]
+    if getattr(model, "encoder", None) is None:  # a GAN baseline: samples only
+        return [str(paths[0])]
     real = x_test[:32]
     paths.append(
         save_grid(
@@ -295,7 +303,11 @@ def run(recipe: Recipe, argv: list[str] | None = None) -> int:
 
 def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     from zoo import data, training
-    from zoo.metrics import encoder_report
+
+    for flag in recipe.unused_flags:
+        if getattr(args, flag) is not None:
+            raise ZooError(f"--{flag.replace('_', '-')} does not apply to {recipe.family}")
+    from zoo.metrics import encoder_report, sample_report
     from zoo.models import family_class
 
     resolved = _resolve(args, parser, recipe)
@@ -363,9 +375,15 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
         log_every=args.log_every,
         callbacks=extra_callbacks,
     )
-    metrics = encoder_report(model, x_test, seed=s["seed"])
+    has_encoder = getattr(model, "encoder", None) is not None
+    metrics = (
+        encoder_report(model, x_test, seed=s["seed"])
+        if has_encoder
+        else sample_report(model, x_test, s["seed"])
+    )
     grids = _save_grids(model, x_test, run_dir, s["seed"])
-    grids.append(_save_norm_histogram(model, x_test, run_dir, s["seed"]))
+    if has_encoder:
+        grids.append(_save_norm_histogram(model, x_test, run_dir, s["seed"]))
     metrics.update(
         {
             "family": family,
@@ -382,7 +400,7 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
     print(
         json.dumps(
             {
-                k: metrics[k]
+                k: metrics.get(k)
                 for k in (
                     "reconstruction_psnr",
                     "random_pair_psnr",

@@ -65,6 +65,8 @@ class AdversarialModel(keras.Model):
             width multiplier (see ``zoo.networks``).
         d_steps: critic updates per generator/encoder update. Each critic update draws a
             fresh z and reuses the step's real batch.
+        g_steps: updates of the non-critic players (G, E) per step, after the critic
+            updates, each with a fresh z (seed 001 reports DCGAN and α-GAN with 2).
         gp_weight: weight of the WGAN-GP penalty added to every critic loss (0 = off).
             Interpolation coefficients are uniform in [0, 1], one per example.
         seed: seed of the model's ``keras.random.SeedGenerator`` (latents, GP mixing).
@@ -85,6 +87,7 @@ class AdversarialModel(keras.Model):
         gp_weight: float = 0.0,
         seed: int | None = None,
         architecture: str = "dcgan",
+        g_steps: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -92,8 +95,8 @@ class AdversarialModel(keras.Model):
             raise ZooError(
                 f"unknown architecture {architecture!r}; expected one of {', '.join(networks.ARCHITECTURES)}"
             )
-        if int(d_steps) < 1:
-            raise ZooError(f"d_steps must be >= 1, got {d_steps}")
+        if int(d_steps) < 1 or int(g_steps) < 1:
+            raise ZooError(f"d_steps and g_steps must be >= 1, got {d_steps} and {g_steps}")
         if float(gp_weight) < 0:
             raise ZooError(f"gp_weight must be >= 0, got {gp_weight}")
         self.resolution = int(resolution)
@@ -101,6 +104,7 @@ class AdversarialModel(keras.Model):
         self.latent_dim = int(latent_dim)
         self.width = float(width)
         self.d_steps = int(d_steps)
+        self.g_steps = int(g_steps)
         self.gp_weight = float(gp_weight)
         self.seed = seed
         self.architecture = architecture
@@ -230,7 +234,7 @@ class AdversarialModel(keras.Model):
             z = self.sample_latent(batch)
             for p in critics:
                 results.update(self._update(p, x, z))
-        if others:
+        for _ in range(self.g_steps if others else 0):
             z = self.sample_latent(batch)
             for p in others:
                 results.update(self._update(p, x, z))
@@ -260,6 +264,7 @@ class AdversarialModel(keras.Model):
             "latent_dim": self.latent_dim,
             "width": self.width,
             "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
             "gp_weight": self.gp_weight,
             "seed": self.seed,
             "architecture": self.architecture,

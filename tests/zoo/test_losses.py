@@ -122,3 +122,46 @@ def test_cycle_loss_golden():
 def test_latent_norm_loss_golden():
     codes = np.array([[3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]], np.float32)  # norms 5, 2; sqrt(4) = 2
     assert float(losses.latent_norm_loss(codes)) == pytest.approx(((5 - 2) ** 2 + 0) / 2, rel=1e-6)
+
+
+def test_wasserstein_losses_golden():
+    real, fake = tf.constant([[1.0], [3.0]]), tf.constant([[-2.0], [0.5]])
+    assert float(losses.wasserstein_critic_loss(real, fake)) == pytest.approx((-2.0 + 0.5) / 2 - 2.0)
+    assert float(losses.wasserstein_generator_loss(fake)) == pytest.approx(0.75)
+
+
+def test_gaussian_kl_golden_and_zero_at_the_prior():
+    mean, log_var = tf.constant([[1.0, 0.0], [0.0, 0.0]]), tf.constant([[0.0, math.log(2.0)], [0.0, 0.0]])
+    # 0.5 * (1 + 1 - 0 - 1) + 0.5 * (0 + 2 - log 2 - 1); the second example is the prior itself
+    expected = [0.5 + 0.5 * (1.0 - math.log(2.0)), 0.0]
+    assert losses.gaussian_kl(mean, log_var).numpy() == pytest.approx(expected, rel=1e-6)
+
+
+def test_gaussian_nll_equals_the_normal_log_density_up_to_its_constant():
+    import scipy.stats
+
+    rng = np.random.default_rng(0)
+    x, recon, log_sigma = rng.normal(size=(3, 2, 2, 1)), rng.normal(size=(3, 2, 2, 1)), -0.4
+    sigma = math.exp(log_sigma)
+    exact = [-scipy.stats.norm(recon[i].ravel(), sigma).logpdf(x[i].ravel()).sum() for i in range(3)]
+    constant = 0.5 * 4 * math.log(2 * math.pi)
+    ours = losses.gaussian_nll(tf.constant(x), tf.constant(recon), tf.constant(log_sigma)).numpy()
+    assert ours + constant == pytest.approx(exact, rel=1e-5)
+
+
+def test_alpha_gan_losses_golden():
+    x, recon = tf.constant([[0.0, 1.0], [0.5, 0.5]]), tf.constant([[0.5, 1.0], [0.0, 0.0]])
+    assert float(losses.l1_reconstruction(x, recon)) == pytest.approx((0.5 + 0 + 0.5 + 0.5) / 4)
+    logits = tf.constant([[2.0], [-1.0]])
+    sig = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
+    # R_D = -log D + log(1 - D), averaged: the negative mean logit.
+    expected = np.mean([-math.log(sig(v)) + math.log(1 - sig(v)) for v in (2.0, -1.0)])
+    assert float(losses.ratio_generator_loss(logits)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_empirical_gaussian_kl_golden_and_zero_for_standard_codes():
+    codes = tf.constant([[1.0, 0.0], [3.0, 0.0], [1.0, 2.0], [3.0, 2.0]])  # m = (2, 1), s² = (1, 1)
+    expected = np.mean([0.5 * (1 + 4) - 0 - 0.5, 0.5 * (1 + 1) - 0 - 0.5])
+    assert float(losses.empirical_gaussian_kl(codes)) == pytest.approx(expected, rel=1e-5)
+    standard = np.random.default_rng(0).standard_normal((20000, 4)).astype(np.float32)
+    assert float(losses.empirical_gaussian_kl(standard)) == pytest.approx(0.0, abs=2e-3)

@@ -1,5 +1,6 @@
 """Network shapes, pixel range, spectral normalisation and the joint (x, z) discriminator."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -80,3 +81,14 @@ def test_joint_discriminator_z_enters_every_layer_as_bias():
 def test_bad_resolution_raises(resolution):
     with pytest.raises(ZooError, match="resolution"):
         networks.build_generator(resolution, 1, 8)
+
+
+def test_mlp_architecture_takes_points_and_rejects_images():
+    g = networks.build_generator(1, 2, 3, 1.0, architecture="mlp")
+    d = networks.build_joint_discriminator(1, 2, 3, 1.0, heads=2, architecture="mlp")
+    assert g.output.shape == (None, 2) and d.output.shape == (None, 2)
+    assert [layer.units for layer in g.layers if isinstance(layer, keras.layers.Dense)] == [128, 128, 2]
+    with pytest.raises(ZooError, match="mlp architecture takes points"):
+        networks.build_generator(28, 1, 3, 1.0, architecture="mlp")
+    with pytest.raises(ZooError, match="unknown architecture"):
+        networks.build_encoder(28, 1, 3, 1.0, architecture="resnet")

@@ -1,18 +1,25 @@
 """Model families, by the name used in run directories and recipes."""
 
 from zoo.errors import ZooError
+from zoo.models.alpha_gan import AlphaGAN
+from zoo.models.baselines import DCGAN, WGANGP
 from zoo.models.bigan import EPMDGAN, MDGAN, PMDGAN, BiGAN, MLeqPMDGAN
 from zoo.models.gan import GAN
 from zoo.models.ige_gan import IGEGAN
+from zoo.models.vae import VAE
 
 FAMILIES = {
     "gan": GAN,
+    "dcgan": DCGAN,
+    "wgan_gp": WGANGP,
     "ige_gan": IGEGAN,
     "bigan": BiGAN,
     "mdgan": MDGAN,
     "p_mdgan": PMDGAN,
     "p_mdgan_mleq": MLeqPMDGAN,
     "ep_mdgan": EPMDGAN,
+    "vae": VAE,
+    "alpha_gan": AlphaGAN,
 }
 
 
@@ -24,4 +31,16 @@ def family_class(name: str):
         raise ZooError(f"unknown model family {name!r}; known: {', '.join(FAMILIES)}") from None
 
 
-__all__ = ["EPMDGAN", "FAMILIES", "GAN", "IGEGAN", "MDGAN", "MLeqPMDGAN", "PMDGAN", "BiGAN", "family_class"]
+__all__ = [
+    "DCGAN",
+    "EPMDGAN",
+    "FAMILIES",
+    "GAN",
+    "WGANGP",
+    "IGEGAN",
+    "MDGAN",
+    "MLeqPMDGAN",
+    "PMDGAN",
+    "BiGAN",
+    "family_class",
+]

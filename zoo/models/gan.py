@@ -17,13 +17,19 @@ class GAN(AdversarialModel):
     Networks: SN-DCGAN generator and spectrally-normalised discriminator (A.3.2).
     """
 
+    # Normalisation layers of G and D (``zoo.networks``); the baselines change them.
+    GENERATOR_NORM = "layer"
+    DISCRIMINATOR_NORM = "spectral"
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         shape = (self.resolution, self.channels)
         self.generator = networks.build_generator(
-            *shape, self.latent_dim, self.width, **self.network_kwargs()
+            *shape, self.latent_dim, self.width, normalization=self.GENERATOR_NORM, **self.network_kwargs()
         )
-        self.discriminator = networks.build_discriminator(*shape, self.width, **self.network_kwargs())
+        self.discriminator = networks.build_discriminator(
+            *shape, self.width, normalization=self.DISCRIMINATOR_NORM, **self.network_kwargs()
+        )
 
     def all_players(self) -> list[Player]:
         return [

@@ -1,0 +1,96 @@
+"""The baseline recipes (VAE, DCGAN, WGAN-GP) end to end in-process, their flag rules, and a
+one-trial mode-coverage run."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from zoo.recipe import run as run_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def recipe(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RECIPE
+
+
+def test_vae_recipe_trains_writes_grids_and_exports_encoder_and_decoder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    args = [
+        "--preset",
+        "tiny",
+        "--steps",
+        "2",
+        "--out",
+        str(out),
+        "--serving-root",
+        str(tmp_path / "serving"),
+    ]
+    assert run_recipe(recipe("train_vae"), args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["family"] == "vae" and metrics["reconstruction_psnr"] > 0
+    assert (out / "reconstructions_real.png").is_file() and (out / "latent_norms.png").is_file()
+    assert set(metrics["export"]["models"]) == {"vae_encoder", "vae_generator"}
+
+
+@pytest.mark.parametrize(
+    "name, family, d_steps, gp", [("train_dcgan", "dcgan", 1, 0.0), ("train_wgan_gp", "wgan_gp", 5, 10.0)]
+)
+def test_gan_baseline_recipes_train_and_keep_their_schedules(
+    name, family, d_steps, gp, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    assert (
+        run_recipe(recipe(name), ["--preset", "tiny", "--steps", "1", "--out", str(out), "--no-export"]) == 0
+    )
+    config = json.loads((out / "config.json").read_text())
+    assert config["family"] == family
+    assert (config["model"]["d_steps"], config["model"]["gp_weight"]) == (d_steps, gp)
+    assert config["model"]["g_steps"] == (2 if family == "dcgan" else 1)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "random_pair_psnr" in metrics and "reconstruction_psnr" not in metrics  # no encoder
+    assert (out / "samples.png").is_file() and not (out / "reconstructions_real.png").exists()
+
+
+def test_flags_a_family_cannot_use_are_one_line_errors(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_recipe(recipe("train_vae"), ["--preset", "tiny", "--d-steps", "2", "--out", "run"]) == 1
+    assert "--d-steps does not apply to vae" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_one_trial_mode_coverage_run_writes_its_table(tmp_path, capsys):
+    from zoo.mode_coverage import main
+
+    out = tmp_path / "mc"
+    args = ["--dataset", "grid", "--models", "gan,bigan", "--trials", "1", "--steps", "20", "--out", str(out)]
+    assert main(args) == 0
+    table = (out / "table.md").read_text()
+    assert "| gan |" in table and "| bigan |" in table and "PacGAN paper: ALI | 24.1" in table
+    rows = (out / "trials.csv").read_text().splitlines()
+    assert rows[0].startswith("model,trial,modes,high_quality,reverse_kl") and len(rows) == 3
+    assert (out / "samples.png").stat().st_size > 1000
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["model"] for s in summary["summary"]] == ["gan", "bigan"]
+    assert main(["--models", "gan,vq_vae", "--out", str(tmp_path / "bad")]) == 1
+    assert "unknown model(s) vq_vae" in capsys.readouterr().err
+
+
+def test_alpha_gan_recipe_flags_reach_the_model():
+    # Flag plumbing only (training through the shared recipe code is tested above).
+    from zoo.models import AlphaGAN
+    from zoo.recipe import build_parser
+
+    alpha = recipe("train_alpha_gan")
+    args = build_parser(alpha).parse_args(["--lambda", "5", "--prior-matching", "empirical_kl"])
+    kwargs = alpha.model_kwargs(args, {})
+    assert kwargs == {"reconstruction_weight": 5.0, "prior_matching": "empirical_kl", "g_steps": 2}
+    model = AlphaGAN(resolution=1, channels=2, latent_dim=2, architecture="mlp", **kwargs)
+    assert model.code_discriminator is None and alpha.fixed_preset == {"gp_weight": 0.0}

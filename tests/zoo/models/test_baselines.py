@@ -1,0 +1,107 @@
+"""DCGAN, WGAN-GP and VAE (seed 001 baselines, seed 000 App. A.2): they train, each update
+moves the right networks, the schedules are the papers', and the VAE learns."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TINY, repeat_batch
+
+from zoo import losses
+from zoo.models import DCGAN, FAMILIES, VAE, WGANGP
+
+
+def weights(net):
+    return [w.numpy().copy() for w in net.trainable_weights]
+
+
+def moved(before, net):
+    return [not np.array_equal(a, b.numpy()) for a, b in zip(before, net.trainable_weights)]
+
+
+def test_dcgan_uses_batch_norm_and_updates_g_twice_per_d_update(tiny_images):
+    keras.utils.set_random_seed(0)
+    model = DCGAN(**TINY)
+    model.compile(learning_rate=1e-3, run_eagerly=True)
+    kinds = lambda net: {type(layer).__name__ for layer in net.layers}  # noqa: E731
+    assert "BatchNormalization" in kinds(model.generator) and "LayerNormalization" not in kinds(
+        model.generator
+    )
+    assert "BatchNormalization" in kinds(model.discriminator)
+    assert "SpectralNormalization" not in kinds(model.discriminator)
+    logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=2, epochs=1, verbose=0).history
+    assert set(logs) == {"d_loss", "g_loss"} and all(np.isfinite(v[-1]) for v in logs.values())
+    assert int(model.optimizers["g"].iterations.numpy()) == 4  # g_steps = 2 per step (seed 001 §6)
+    assert int(model.optimizers["d"].iterations.numpy()) == 2
+    assert DCGAN.from_config(model.get_config()).g_steps == 2
+
+
+def test_wgan_gp_critic_objective_is_the_formula_and_takes_five_steps(tiny_images):
+    keras.utils.set_random_seed(0)
+    model = WGANGP(**TINY)
+    assert (model.d_steps, model.gp_weight) == (5, 10.0)
+    kinds = {type(layer).__name__ for layer in model.discriminator.layers}
+    assert "SpectralNormalization" not in kinds and "BatchNormalization" not in kinds
+    x, z = tf.constant(tiny_images), model.sample_latent(16)
+    no_gp = WGANGP(**{**TINY, "gp_weight": 0.0})
+    fake = no_gp.generator(z, training=True)
+    expected = tf.reduce_mean(no_gp.discriminator(fake, training=True)) - tf.reduce_mean(
+        no_gp.discriminator(x, training=True)
+    )
+    assert float(no_gp.critic_objective(x, z)["loss"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(no_gp.generator_objective(x, z)["loss"]) == pytest.approx(
+        float(losses.wasserstein_generator_loss(no_gp.discriminator(fake, training=True))), rel=1e-5
+    )
+    model.compile(learning_rate=1e-4, run_eagerly=True)
+    g0, d0 = weights(model.generator), weights(model.discriminator)
+    logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=1, epochs=1, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in logs.values())
+    assert (
+        int(model.optimizers["d"].iterations.numpy()) == 5
+        and int(model.optimizers["g"].iterations.numpy()) == 1
+    )
+    assert all(moved(g0, model.generator))
+    # Every critic weight moves except the output bias: E[D(fake)] - E[D(real)] and the
+    # penalty do not depend on it (its gradient cancels exactly).
+    assert all(moved(d0, model.discriminator)[:-1]) and not moved(d0, model.discriminator)[-1]
+
+
+def test_vae_gradients_reach_encoder_decoder_and_sigma_and_a_short_run_raises_the_elbo(tiny_images):
+    keras.utils.set_random_seed(0)
+    model = VAE(**TINY)
+    x = tf.constant(tiny_images)
+    with tf.GradientTape() as tape:
+        loss = model.negative_elbo(x, None)["loss"]
+    grads = tape.gradient(loss, model.autoencoder.trainable_variables)
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+    names = {v.path for v in model.autoencoder.trainable_variables}
+    assert (
+        any("log_sigma" in n for n in names)
+        and len(model.autoencoder.trainable_variables)
+        == len(model.posterior.trainable_variables) + len(model.generator.trainable_variables) + 1
+    )
+    # E(x) is the posterior mean: the first d_z outputs of the posterior network.
+    np.testing.assert_allclose(model.encoder(x), model.posterior(x)[:, : TINY["latent_dim"]], rtol=1e-6)
+    model.compile(learning_rate=3e-3)
+    before = float(model.negative_elbo(x, None)["loss"])
+    logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=150, epochs=1, verbose=0).history
+    assert set(logs) == {"vae_loss", "kl", "reconstruction_mse", "sigma"}
+    after = float(model.negative_elbo(x, None)["loss"])
+    # -ELBO per example falls by far more than its starting noise (784 values per image).
+    assert after < before - 100, (before, after)
+    assert logs["sigma"][-1] < 1.0  # σ learned downwards as reconstructions improve
+    assert VAE.from_config(model.get_config()).get_config() == model.get_config()
+
+
+@pytest.mark.parametrize(
+    "family", ["gan", "dcgan", "wgan_gp", "bigan", "ige_gan", "mdgan", "p_mdgan", "vae", "alpha_gan"]
+)
+def test_every_family_trains_on_2d_points_with_the_mlp_networks(family):
+    keras.utils.set_random_seed(0)
+    model = FAMILIES[family](resolution=1, channels=2, latent_dim=2, width=0.25, architecture="mlp")
+    model.compile(learning_rate=1e-3, run_eagerly=True)
+    points = tf.data.Dataset.from_tensors(tf.random.normal((32, 2))).repeat()
+    logs = model.fit(points, steps_per_epoch=2, epochs=1, verbose=0).history
+    assert logs and all(np.isfinite(v[-1]) for v in logs.values())
+    assert model.generator(tf.zeros((3, 2))).shape == (3, 2)
+    assert FAMILIES[family].from_config(model.get_config()).architecture == "mlp"

@@ -1,0 +1,64 @@
+"""The GAN baselines of seed 001 (Rosca et al. 2017, §5-6 and appendix H): DCGAN and
+WGAN-GP. Neither has an encoder."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from zoo import losses
+from zoo.models.gan import GAN
+from zoo.trainer import Player
+
+
+class DCGAN(GAN):
+    """DCGAN (Radford et al. 2016) as seed 001's baseline: the non-saturating loss of
+    ``GAN`` with batch normalisation instead of layer norm in G and instead of spectral
+    normalisation in D (no BN on D's first layer), and G updated twice per D update
+    (seed 001 §6: "the generator was updated twice for each discriminator update").
+
+    D sees the real and the fake half of the batch in one call, so its batch statistics
+    mix both halves. Same layer layout as the SN-DCGAN networks (``zoo.networks``).
+    """
+
+    GENERATOR_NORM = "batch"
+    DISCRIMINATOR_NORM = "batch"
+
+    def __init__(self, g_steps: int = 2, **kwargs):
+        super().__init__(g_steps=g_steps, **kwargs)
+
+
+class WGANGP(GAN):
+    """WGAN-GP (Gulrajani et al. 2017, Algorithm 1) as seed 001's baseline:
+
+    critic D: min E_z[D(G(z))] - E_x[D(x)] + λ E_x̂[(||∇_x̂ D(x̂)||₂ - 1)²], λ = 10,
+              x̂ = a x + (1 - a) G(z), a ~ U[0, 1]; 5 critic steps per generator step;
+    G:        min -E_z[D(G(z))].
+
+    The critic is the SN-DCGAN discriminator without spectral (or any) normalisation, as
+    the penalty assumes; the generator is the SN-DCGAN generator.
+    """
+
+    DISCRIMINATOR_NORM = "none"
+
+    def __init__(self, d_steps: int = 5, gp_weight: float = 10.0, **kwargs):
+        super().__init__(d_steps=d_steps, gp_weight=gp_weight, **kwargs)
+
+    def all_players(self) -> list[Player]:
+        return [
+            Player("d", self.discriminator, self.critic_objective, critic=True),
+            Player("g", self.generator, self.generator_objective),
+        ]
+
+    def critic_objective(self, x, z) -> dict:
+        fake = self.generator(z, training=True)
+        scores = self.discriminator(tf.concat([x, fake], axis=0), training=True)
+        real_scores, fake_scores = tf.split(scores, 2, axis=0)
+        penalty = self.gradient_penalty_term(lambda t: self.discriminator(t, training=True), x, fake)
+        return {"loss": losses.wasserstein_critic_loss(real_scores, fake_scores) + penalty}
+
+    def generator_objective(self, x, z) -> dict:
+        return {
+            "loss": losses.wasserstein_generator_loss(
+                self.discriminator(self.generator(z, training=True), training=True)
+            )
+        }
