@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo import losses
 from zoo.errors import ZooError
 
 
@@ -74,11 +75,9 @@ def independent_critic(
             with tf.GradientTape() as inner:
                 inner.watch(mixed)
                 d_mixed = critic(mixed, training=True)
-            grad = inner.gradient(d_mixed, mixed)
-            norms = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3]) + 1e-12)
-            penalty = tf.reduce_mean(tf.square(norms - 1.0))
-            w = tf.reduce_mean(critic(real, training=True)) - tf.reduce_mean(critic(fake, training=True))
-            loss = -w + gp_weight * penalty
+            penalty = losses.gradient_penalty(inner.gradient(d_mixed, mixed))
+            loss = losses.wasserstein_critic_loss(critic(real, training=True), critic(fake, training=True))
+            loss += gp_weight * penalty
         optimizer.apply_gradients(
             zip(tape.gradient(loss, critic.trainable_variables), critic.trainable_variables)
         )

@@ -160,3 +160,14 @@ def empirical_gaussian_kl(codes: tf.Tensor) -> tf.Tensor:
     mean, var = tf.nn.moments(codes, axes=[0])
     kl = 0.5 * (var + tf.square(mean)) - 0.5 * tf.math.log(var + 1e-8) - 0.5
     return tf.reduce_mean(kl)
+
+
+def alpha_discriminator_loss(real_logits, reconstruction_logits, fake_logits) -> tf.Tensor:
+    """α-GAN's data discriminator loss (seed 001 Algorithm 1, eq. 15): data real, both the
+    reconstructions G(E(x)) and the samples G(z) fake:
+    E[-log D(x)] + E[-log(1 - D(x̂))] + E[-log(1 - D(G(z)))]."""
+    return (
+        tf.reduce_mean(tf.nn.softplus(-_f32(real_logits)))
+        + tf.reduce_mean(tf.nn.softplus(_f32(reconstruction_logits)))
+        + tf.reduce_mean(tf.nn.softplus(_f32(fake_logits)))
+    )

@@ -165,3 +165,9 @@ def test_empirical_gaussian_kl_golden_and_zero_for_standard_codes():
     assert float(losses.empirical_gaussian_kl(codes)) == pytest.approx(expected, rel=1e-5)
     standard = np.random.default_rng(0).standard_normal((20000, 4)).astype(np.float32)
     assert float(losses.empirical_gaussian_kl(standard)) == pytest.approx(0.0, abs=2e-3)
+
+
+def test_alpha_discriminator_loss_golden():
+    real, recon, fake = tf.constant([[1.0]]), tf.constant([[0.0]]), tf.constant([[-2.0]])
+    expected = sp(-1.0) + sp(0.0) + sp(-2.0)  # -log D(x) - log(1 - D(x̂)) - log(1 - D(G(z)))
+    assert float(losses.alpha_discriminator_loss(real, recon, fake)) == pytest.approx(expected, rel=1e-6)

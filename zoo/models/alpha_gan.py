@@ -80,12 +80,7 @@ class AlphaGAN(AdversarialModel):
         fake = self.generator(z, training=True)
         logits = self.discriminator(tf.concat([x, recon, fake], axis=0), training=True)
         real, recon_logits, fake_logits = tf.split(logits, 3, axis=0)
-        loss = (
-            tf.reduce_mean(tf.nn.softplus(-real))
-            + tf.reduce_mean(tf.nn.softplus(recon_logits))
-            + tf.reduce_mean(tf.nn.softplus(fake_logits))
-        )
-        return {"loss": loss}
+        return {"loss": losses.alpha_discriminator_loss(real, recon_logits, fake_logits)}
 
     def code_discriminator_objective(self, x, z) -> dict:
         """Eq. 17: prior samples real, codes E(x) fake."""
