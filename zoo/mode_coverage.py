@@ -15,13 +15,12 @@ import csv
 import io
 import json
 import math
-import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from zoo.cli import run_main, write_text_atomic
 from zoo.errors import ZooError
 
 # Family name -> constructor arguments beyond the shared ones (each family's defaults
@@ -177,12 +176,6 @@ def markdown(summary: list[dict], dataset: str, modes: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _scatter(samples: dict[str, np.ndarray], mix, path: Path) -> None:
     from zoo import plots
 
@@ -200,12 +193,7 @@ def _scatter(samples: dict[str, np.ndarray], mix, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return _main(args)
-    except ZooError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    return run_main(build_parser(), _main, argv)
 
 
 def _main(args) -> int:
@@ -235,11 +223,11 @@ def _main(args) -> int:
     writer = csv.DictWriter(buffer, list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write(out / "trials.csv", buffer.getvalue())
-    _write(out / "table.md", table)
+    write_text_atomic(out / "trials.csv", buffer.getvalue())
+    write_text_atomic(out / "table.md", table)
     settings = {k: v for k, v in vars(args).items() if k != "out"}
     total = time.perf_counter() - t_start
-    _write(
+    write_text_atomic(
         out / "summary.json",
         json.dumps({"settings": settings, "summary": summary, "seconds": total}, indent=2),
     )

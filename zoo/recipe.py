@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -130,9 +129,9 @@ def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    from zoo.cli import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: Recipe) -> dict:

@@ -23,13 +23,12 @@ import argparse
 import csv
 import io
 import json
-import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from zoo.cli import run_main, write_text_atomic
 from zoo.errors import ZooError
 
 # Direction per metric for "best three": +1 higher is better, -1 lower is better,
@@ -136,14 +135,8 @@ def best_three(rows: list[dict], reference: dict) -> dict[str, list[dict]]:
     return best
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _write_json(path: Path, data) -> None:
-    _write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def _csv(rows: list[dict]) -> str:
@@ -164,12 +157,7 @@ def _best_markdown(best: dict[str, list[dict]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return _main(args)
-    except ZooError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    return run_main(build_parser(), _main, argv)
 
 
 def _main(args) -> int:
@@ -252,9 +240,9 @@ def _main(args) -> int:
             loglik[f"{name}: G(E(x))"] = (arrays["psnr"][:count], arrays["log_likelihood_reconstructions"])
     _write_json(out / "metrics.json", latest[loaded[0][0]] if len(loaded) == 1 else latest)
     _write_json(out / "reference.json", reference)
-    _write_text(out / "checkpoints.csv", _csv(rows))
+    write_text_atomic(out / "checkpoints.csv", _csv(rows))
     best = best_three(rows, reference)
-    _write_text(out / "best.md", _best_markdown(best))
+    write_text_atomic(out / "best.md", _best_markdown(best))
     figures = [
         plots.scatter_runs(
             rows, "feature_l2", "fid_reconstructions", out / "fid_reconstructions_vs_feature_l2.png"
