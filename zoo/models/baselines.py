@@ -3,11 +3,8 @@ WGAN-GP. Neither has an encoder."""
 
 from __future__ import annotations
 
-import tensorflow as tf
-
 from zoo import losses
 from zoo.models.gan import GAN
-from zoo.trainer import Player
 
 
 class DCGAN(GAN):
@@ -39,26 +36,8 @@ class WGANGP(GAN):
     """
 
     DISCRIMINATOR_NORM = "none"
+    discriminator_loss = staticmethod(losses.wasserstein_critic_loss)
+    generator_loss = staticmethod(losses.wasserstein_generator_loss)
 
     def __init__(self, d_steps: int = 5, gp_weight: float = 10.0, **kwargs):
         super().__init__(d_steps=d_steps, gp_weight=gp_weight, **kwargs)
-
-    def all_players(self) -> list[Player]:
-        return [
-            Player("d", self.discriminator, self.critic_objective, critic=True),
-            Player("g", self.generator, self.generator_objective),
-        ]
-
-    def critic_objective(self, x, z) -> dict:
-        fake = self.generator(z, training=True)
-        scores = self.discriminator(tf.concat([x, fake], axis=0), training=True)
-        real_scores, fake_scores = tf.split(scores, 2, axis=0)
-        penalty = self.gradient_penalty_term(lambda t: self.discriminator(t, training=True), x, fake)
-        return {"loss": losses.wasserstein_critic_loss(real_scores, fake_scores) + penalty}
-
-    def generator_objective(self, x, z) -> dict:
-        return {
-            "loss": losses.wasserstein_generator_loss(
-                self.discriminator(self.generator(z, training=True), training=True)
-            )
-        }

@@ -20,6 +20,9 @@ class GAN(AdversarialModel):
     # Normalisation layers of G and D (``zoo.networks``); the baselines change them.
     GENERATOR_NORM = "layer"
     DISCRIMINATOR_NORM = "spectral"
+    # The pair of losses (``zoo.losses``) the objectives use; WGAN-GP swaps in its own.
+    discriminator_loss = staticmethod(losses.ns_discriminator_loss)
+    generator_loss = staticmethod(losses.ns_generator_loss)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -42,11 +45,11 @@ class GAN(AdversarialModel):
         logits = self.discriminator(tf.concat([x, fake], axis=0), training=True)
         real_logits, fake_logits = tf.split(logits, 2, axis=0)
         penalty = self.gradient_penalty_term(lambda t: self.discriminator(t, training=True), x, fake)
-        return {"loss": losses.ns_discriminator_loss(real_logits, fake_logits) + penalty}
+        return {"loss": self.discriminator_loss(real_logits, fake_logits) + penalty}
 
     def generator_objective(self, x, z) -> dict:
         fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-        return {"loss": losses.ns_generator_loss(fake_logits)}
+        return {"loss": self.generator_loss(fake_logits)}
 
     def generate(self, z: tf.Tensor) -> tf.Tensor:
         """G(z) in inference mode."""

@@ -48,7 +48,7 @@ def test_wgan_gp_critic_objective_is_the_formula_and_takes_five_steps(tiny_image
     expected = tf.reduce_mean(no_gp.discriminator(fake, training=True)) - tf.reduce_mean(
         no_gp.discriminator(x, training=True)
     )
-    assert float(no_gp.critic_objective(x, z)["loss"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(no_gp.discriminator_objective(x, z)["loss"]) == pytest.approx(float(expected), rel=1e-5)
     assert float(no_gp.generator_objective(x, z)["loss"]) == pytest.approx(
         float(losses.wasserstein_generator_loss(no_gp.discriminator(fake, training=True))), rel=1e-5
     )
