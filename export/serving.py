@@ -20,38 +20,48 @@ _VERIFY = r"""
 import sys
 import numpy as np
 import tensorflow as tf
-path, inputs, in_key, out_key, outputs = sys.argv[1:]
+path, inputs, out_key, outputs = sys.argv[1:]
 fn = tf.saved_model.load(path).signatures["serving_default"]
-y = fn(**{in_key: tf.constant(np.load(inputs))})[out_key].numpy()
+feed = np.load(inputs)
+y = fn(**{k: tf.constant(feed[k]) for k in feed.files})[out_key].numpy()
 assert "zoo" not in sys.modules, "the verifier must not import the zoo"
 np.save(outputs, y)
 """
 
 
-def _serving_module(network, in_key: str, out_key: str, in_shape: tuple):
+def _call(network, inputs: dict):
+    """``network`` on named inputs: one tensor, or a list in the signature's order."""
+    values = list(inputs.values())
+    return network(values[0] if len(values) == 1 else values, training=False)
+
+
+def _serving_module(network, inputs: dict[str, np.ndarray], out_key: str):
     import tensorflow as tf
+
+    specs = [tf.TensorSpec((None, *v.shape[1:]), tf.float32, name=k) for k, v in inputs.items()]
+    names = list(inputs)
 
     class Serving(tf.Module):
         def __init__(self):
             super().__init__()
             self.network = network
 
-        @tf.function(input_signature=[tf.TensorSpec((None, *in_shape), tf.float32, name=in_key)])
-        def serve(self, inputs):
+        @tf.function(input_signature=specs)
+        def serve(self, *args):
             # training=False: spectral normalisation and every other layer mutate nothing.
-            return {out_key: tf.cast(self.network(inputs, training=False), tf.float32)}
+            return {out_key: tf.cast(_call(self.network, dict(zip(names, args))), tf.float32)}
 
     return Serving()
 
 
-def _verify(path: Path, sample: np.ndarray, expected: np.ndarray, in_key: str, out_key: str) -> float:
+def _verify(path: Path, inputs: dict[str, np.ndarray], expected: np.ndarray, out_key: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        inputs, outputs = Path(tmp) / "in.npy", Path(tmp) / "out.npy"
-        np.save(inputs, sample)
+        feed, outputs = Path(tmp) / "in.npz", Path(tmp) / "out.npy"
+        np.savez(feed, **inputs)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         proc = subprocess.run(
-            [sys.executable, "-c", _VERIFY, str(path), str(inputs), in_key, out_key, str(outputs)],
+            [sys.executable, "-c", _VERIFY, str(path), str(feed), out_key, str(outputs)],
             cwd=tmp,
             env=env,
             capture_output=True,
@@ -78,11 +88,13 @@ def next_version(*model_dirs: Path) -> int:
 
 
 def export_network(
-    network, model_dir: Path, version: int, in_key: str, out_key: str, sample: np.ndarray
+    network, model_dir: Path, version: int, inputs: dict[str, np.ndarray], out_key: str
 ) -> dict:
-    """Save ``network`` as ``model_dir/<version>``: written to a temporary directory beside
-    it, reloaded in a fresh process, compared with the Keras outputs on ``sample``
-    (max |diff| <= 1e-5), and only then renamed into place."""
+    """Save ``network`` as ``model_dir/<version>`` with a ``serving_default`` signature
+    taking the named float32 ``inputs`` (in the network's input order; sample values,
+    batch dimension dynamic) and returning ``{out_key: ...}``. It is written to a
+    temporary directory beside the version, reloaded in a fresh process, compared with
+    the Keras outputs on the samples (max |diff| <= 1e-5), and only then renamed into place."""
     import tensorflow as tf
 
     model_dir = Path(model_dir).resolve()
@@ -93,10 +105,10 @@ def export_network(
     # A non-numeric name: TF Serving never loads it, even while it is being written.
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
     try:
-        module = _serving_module(network, in_key, out_key, tuple(sample.shape[1:]))
+        module = _serving_module(network, inputs, out_key)
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
-        expected = np.asarray(network(tf.constant(sample), training=False), np.float32)
-        diff = _verify(tmp, sample, expected, in_key, out_key)
+        expected = np.asarray(_call(network, {k: tf.constant(v) for k, v in inputs.items()}), np.float32)
+        diff = _verify(tmp, inputs, expected, out_key)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -131,7 +143,9 @@ def write_models_config(serving_root: Path, names: list[str], base_prefix: str =
 
 
 def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name: str | None = None) -> dict:
-    """Export the encoder and generator of a zoo run (its newest checkpoint).
+    """Export the networks of a zoo run's newest checkpoint that TF Serving should serve
+    (``model.serving_signatures``: the encoder, if any, and the generator) as
+    ``<serving_root>/<name>_<role>/<version>``, one version number for all of them.
 
     Returns a summary with the version, paths and verification differences.
     """
@@ -144,19 +158,11 @@ def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name
     name = name or config.get("name") or config["family"]
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ZooError(f"model name {name!r} may contain only letters, digits, '_', '.', '-'")
-    enc_dir, gen_dir = serving_root / f"{name}_encoder", serving_root / f"{name}_generator"
-    version = next_version(enc_dir, gen_dir)
     rng = np.random.default_rng(0)
-    images = rng.uniform(size=(5, model.resolution, model.resolution, model.channels)).astype(np.float32)
-    codes = rng.standard_normal((5, model.latent_dim)).astype(np.float32)
+    targets = {f"{name}_{role}": spec for role, spec in model.serving_signatures(rng).items()}
+    version = next_version(*(serving_root / t for t in targets))
     summary = {"checkpoint": checkpoint, "version": version, "models": {}}
-    targets = []
-    if getattr(model, "encoder", None) is not None:
-        summary["models"][enc_dir.name] = export_network(
-            model.encoder, enc_dir, version, "images", "z", images
-        )
-        targets.append(enc_dir.name)
-    summary["models"][gen_dir.name] = export_network(model.generator, gen_dir, version, "z", "images", codes)
-    targets.append(gen_dir.name)
-    summary["models_config"] = str(write_models_config(serving_root, targets))
+    for target, (network, inputs, out_key) in targets.items():
+        summary["models"][target] = export_network(network, serving_root / target, version, inputs, out_key)
+    summary["models_config"] = str(write_models_config(serving_root, list(targets)))
     return summary

@@ -171,3 +171,10 @@ def alpha_discriminator_loss(real_logits, reconstruction_logits, fake_logits) ->
         + tf.reduce_mean(tf.nn.softplus(_f32(reconstruction_logits)))
         + tf.reduce_mean(tf.nn.softplus(_f32(fake_logits)))
     )
+
+
+def cosine_distance(z: tf.Tensor, recovered_z: tf.Tensor) -> tf.Tensor:
+    """Mean over the batch of 1 - cos(z_i, ẑ_i): AGE's code reconstruction loss (Ulyanov
+    et al. 2018; seed 001 H.2: "the cosine distance for the code reconstruction loss")."""
+    z, recovered_z = tf.math.l2_normalize(_f32(z), axis=1), tf.math.l2_normalize(_f32(recovered_z), axis=1)
+    return tf.reduce_mean(1.0 - tf.reduce_sum(z * recovered_z, axis=1))

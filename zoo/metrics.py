@@ -40,13 +40,13 @@ def encoder_report(model, x_test: np.ndarray, seed: int = 0) -> dict:
     """Held-out reconstruction MSE/PSNR, the random-pair PSNR baseline and the latent
     recovery error of a model with ``encoder`` and ``generator`` (inference mode).
 
-    The random-pair baseline is PSNR(x, G(z)) for z ~ N(0, I): what an encoder that
+    The random-pair baseline is PSNR(x, G(z)) for z ~ P_Z: what an encoder that
     ignores its input would score, which real reconstructions must clearly beat.
     """
     rng = np.random.default_rng(seed)
     n = len(x_test)
     recon = batched(lambda t: model.generator(model.encoder(t, training=False), training=False), x_test)
-    z = rng.standard_normal((n, model.latent_dim)).astype(np.float32)
+    z = model.prior_samples(n, rng)
     fakes = batched(lambda t: model.generator(t, training=False), z)
     z_hat = batched(lambda t: model.encoder(t, training=False), fakes)
     recon_psnr = psnr(x_test, recon)
@@ -68,6 +68,6 @@ def sample_report(model, x_test: np.ndarray, seed: int = 0) -> dict:
     """The part of ``encoder_report`` a model without an encoder has: the random-pair
     PSNR(x, G(z)) baseline on held-out images."""
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((len(x_test), model.latent_dim)).astype(np.float32)
+    z = model.prior_samples(len(x_test), rng)
     fakes = batched(lambda t: model.generator(t, training=False), z)
     return {"random_pair_psnr": float(np.mean(psnr(x_test, fakes))), "n_eval_images": int(len(x_test))}

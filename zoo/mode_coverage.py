@@ -34,6 +34,10 @@ MODELS = {
     "alpha_gan": ("alpha_gan", {}),
     "vae": ("vae", {}),
     "wgan_gp": ("wgan_gp", {}),
+    # Seed 002 §4.1 eq. 4: T(x) = x + t, t ~ N(0, Σ/2), with Σ = σ² I of the mixture.
+    "ive_gan": ("ive_gan", lambda mix, data: {"transform": "shift", "shift_stddev": mix.std / math.sqrt(2)}),
+    # Minibatches drawn by each point's latest PSNR(x, G(E(x))) (seed 004 §4).
+    "ep_mdgan": ("ep_mdgan", lambda mix, data: {"num_examples": len(data)}),
 }
 DEFAULT_MODELS = "gan,bigan,ige_gan,mdgan"
 # Reported by PacGAN (Lin et al. 2018, Table 1), for the README and the printed table.
@@ -86,6 +90,7 @@ def run_trial(name: str, mix, data: np.ndarray, args, trial: int) -> tuple[dict,
     seed = args.seed + trial
     keras.utils.set_random_seed(seed)
     family, extra = MODELS[name]
+    extra = extra(mix, data) if callable(extra) else extra
     model = family_class(family)(
         resolution=1,
         channels=2,
@@ -96,16 +101,16 @@ def run_trial(name: str, mix, data: np.ndarray, args, trial: int) -> tuple[dict,
         **extra,
     )
     model.compile(learning_rate=args.lr, beta_1=args.beta1)
-    ds = tf.data.Dataset.from_tensor_slices(data).shuffle(len(data), seed=seed).repeat()
-    ds = ds.batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    if getattr(model, "sampler", None) is not None:  # EP-MDGAN: score every point, then draw by score
+        model.score_all(data)
+        ds = model.sampler.dataset(data, args.batch_size, seed)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(data).shuffle(len(data), seed=seed).repeat()
+        ds = ds.batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     t0 = time.perf_counter()
     model.fit(ds, steps_per_epoch=args.steps, epochs=1, verbose=0)
     seconds = time.perf_counter() - t0
-    z = (
-        np.random.default_rng(10_000 + seed)
-        .standard_normal((EVAL_SAMPLES, args.latent_dim))
-        .astype(np.float32)
-    )
+    z = model.prior_samples(EVAL_SAMPLES, np.random.default_rng(10_000 + seed))
     samples = model.generator(z, training=False).numpy()
     if not np.all(np.isfinite(samples)):
         return (

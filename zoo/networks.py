@@ -253,3 +253,126 @@ def build_code_discriminator(
     for _ in range(hidden_layers):
         h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
     return keras.Model(z, layers.Dense(1, dtype="float32")(h), name=name)
+
+
+# ----------------------------------------------------------------------- IVE-GAN
+IVE_MNIST = "ive_mnist"  # seed 002 App. B Table 2, an IVE-GAN-only architecture
+IVE_HEAD = (128, 64, 16)  # D's hidden units on [D_enc(x), D_enc(·)] (Table 2)
+IVE_SAMPLE_HEAD = 64  # D''s hidden units on D_enc(·) (Table 2)
+
+
+def build_ive_generator(
+    resolution: int,
+    channels: int,
+    noise_dim: int,
+    latent_dim: int,
+    width: float = 1.0,
+    name: str = "generator",
+    architecture: str = "dcgan",
+) -> keras.Model:
+    """IVE-GAN's generator G(z', z) (seed 002 §3): inputs ``z_noise`` [B, noise_dim] and
+    ``z`` [B, latent_dim], concatenated (App. B: "Concatenate z' and z = E(x)") and fed to
+    the zoo's generator for ``architecture`` (or Table 2's with ``"ive_mnist"``)."""
+    if noise_dim < 1:
+        raise ZooError(f"noise_dim must be >= 1, got {noise_dim}")
+    z_noise = keras.Input((noise_dim,), name="z_noise")
+    z = keras.Input((latent_dim,), name="z")
+    size = noise_dim + latent_dim
+    if architecture == IVE_MNIST:
+        trunk = _ive_mnist_generator(resolution, channels, size, width)
+    else:
+        trunk = build_generator(resolution, channels, size, width, "generator_trunk", architecture)
+    images = trunk(layers.Concatenate()([z_noise, z]))
+    return keras.Model([z_noise, z], images, name=name)
+
+
+def build_ive_encoder(
+    resolution: int, channels: int, latent_dim: int, width: float = 1.0, architecture: str = "dcgan"
+) -> keras.Model:
+    """IVE-GAN's encoder: the zoo's encoder, or Table 2's with ``"ive_mnist"``."""
+    if architecture != IVE_MNIST:
+        return build_encoder(resolution, channels, latent_dim, width, architecture=architecture)
+    x = keras.Input((resolution, resolution, channels), name="images")
+    h = layers.Flatten()(_ive_mnist_trunk(x, width))
+    return keras.Model(x, layers.Dense(latent_dim, dtype="float32", name="z")(h), name="encoder")
+
+
+def build_ive_discriminator(
+    resolution: int, channels: int, width: float = 1.0, architecture: str = "dcgan"
+) -> keras.Model:
+    """IVE-GAN's two discriminators on one shared embedding D_enc (seed 002 App. B):
+    inputs ``[candidate, condition, sample]``, outputs ``[D(candidate, condition),
+    D'(sample)]`` as logits [B, 1] each.
+
+    D is an MLP (128, 64, 16 units, leaky ReLU) on [D_enc(condition), D_enc(candidate)];
+    D' one hidden layer of 64 on D_enc(sample). D_enc is, per ``architecture``: the SN-DCGAN
+    discriminator trunk, flattened, then a spectrally normalised dense layer of 256 x
+    ``width`` units (every dense layer of the heads spectrally normalised too); Table 2's
+    conv trunk with batch norm and its 3-unit embedding (``"ive_mnist"``, no SN); or, for
+    2-D points (``"mlp"``), no shared embedding: D and D' are the zoo's point MLPs on
+    [condition, candidate] and on the sample (Table 1 also feeds x and T(x) to D directly).
+    """
+    shape = (channels,) if architecture == "mlp" else (resolution, resolution, channels)
+    inputs = [keras.Input(shape, name=n) for n in ("candidate", "condition", "sample")]
+    candidate, condition, sample = inputs
+    if architecture == "mlp":
+        _is_mlp(architecture, resolution, channels, 1, width)
+        pair = _mlp([keras.Input(shape), keras.Input(shape)], 1, width, "pair_discriminator")
+        single = _mlp(keras.Input(shape), 1, width, "sample_discriminator")
+        return keras.Model(inputs, [pair([condition, candidate]), single(sample)], name="discriminator")
+    x = keras.Input(shape, name="images")
+    if architecture == IVE_MNIST:
+        wrap, units = (lambda layer: layer), (scaled(128, width), scaled(64, width), scaled(16, width), 64)
+        h = layers.Flatten()(_ive_mnist_trunk(x, width))
+        embedding = layers.LeakyReLU(MLP_SLOPE)(layers.Dense(3)(h))
+    else:
+        check_shape(resolution, channels, 1, width)
+        wrap, units = _sn, tuple(scaled(u, width) for u in IVE_HEAD + (IVE_SAMPLE_HEAD,))
+        h = x
+        for filters, kernel, stride in TRUNK:
+            h = _sn(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
+            h = layers.LeakyReLU(LEAKY_SLOPE)(h)
+        h = _sn(layers.Dense(scaled(256, width)))(layers.Flatten()(h))
+        embedding = layers.LeakyReLU(LEAKY_SLOPE)(h)
+    d_enc = keras.Model(x, embedding, name="d_enc")
+    h = layers.Concatenate()([d_enc(condition), d_enc(candidate)])
+    for n in units[:3]:
+        h = layers.LeakyReLU(MLP_SLOPE)(wrap(layers.Dense(n))(h))
+    pair = wrap(layers.Dense(1, dtype="float32", name="pair_logit"))(h)
+    h = layers.LeakyReLU(MLP_SLOPE)(wrap(layers.Dense(units[3]))(d_enc(sample)))
+    single = wrap(layers.Dense(1, dtype="float32", name="sample_logit"))(h)
+    return keras.Model(inputs, [pair, single], name="discriminator")
+
+
+def _ive_mnist_trunk(x, width: float):
+    """Table 2's E / D_enc convolutions: 5x5/2 64, 3x3/2 128, 3x3/2 256, 3x3/2 256,
+    2x2/1 256, each with batch norm and LReLU(0.2)."""
+    h = x
+    for filters, kernel, stride in ((64, 5, 2), (128, 3, 2), (256, 3, 2), (256, 3, 2), (256, 2, 1)):
+        h = layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same")(h)
+        h = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(h)
+        h = layers.LeakyReLU(MLP_SLOPE)(h)
+    return h
+
+
+def _ive_mnist_generator(resolution: int, channels: int, size: int, width: float) -> keras.Model:
+    """Table 2's G: Dense 4x4x256 (BN, LReLU) -> transposed convs 3x3/2 256 (BN), 3x3/2 128
+    (BN), 5x5/2 64, 5x5/1 ``channels`` with a sigmoid: 32x32, cropped by 2 pixels a side
+    for 28x28 data."""
+    if resolution not in (28, 32):
+        raise ZooError(f"the ive_mnist architecture makes 28x28 or 32x32 images, not {resolution}")
+    z = keras.Input((size,))
+    top = scaled(256, width)
+    h = layers.Dense(4 * 4 * top)(z)
+    h = layers.LeakyReLU(MLP_SLOPE)(layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(h))
+    h = layers.Reshape((4, 4, top))(h)
+    for filters, kernel, bn in ((256, 3, True), (128, 3, True), (64, 5, False)):
+        h = layers.Conv2DTranspose(scaled(filters, width), kernel, strides=2, padding="same")(h)
+        if bn:
+            h = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(h)
+        h = layers.LeakyReLU(MLP_SLOPE)(h)
+    h = layers.Conv2DTranspose(channels, 5, strides=1, padding="same")(h)
+    if resolution == 28:
+        h = layers.Cropping2D(2)(h)
+    images = layers.Activation("sigmoid", dtype="float32", name="images")(h)
+    return keras.Model(z, images, name="generator_trunk")

@@ -4,7 +4,8 @@
   run (seed 000 Fig. 2-3: FID(P_X, P_G(E(X))) and FID(P_X, P_G) against Inception-L2);
 - ``metric_curves``: metrics against the training step, one line per run (Fig. 4-5);
 - ``histograms``: latent-norm ratios ||E(x)|| / sqrt(d_z) against the prior's (seed 004 Fig. 1);
-- ``psnr_loglik``: PSNR against log-likelihood per image (seed 004 Fig. 3).
+- ``psnr_loglik``: PSNR against log-likelihood per image (seed 004 Fig. 3);
+- ``tuning_curves``: a metric against the step per search trial, one colour per λ (Fig. 5).
 """
 
 from __future__ import annotations
@@ -90,4 +91,30 @@ def psnr_loglik(points: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Pa
     ax.set_ylabel("log p [nats]")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def tuning_curves(trials: list[dict], metric: str, colour_by: str, path: str | Path) -> Path | None:
+    """``metric`` against the step, one line per trial and one colour per value of the
+    hyper-parameter ``colour_by`` (seed 000 Fig. 5: one colour per λ). Each trial is
+    ``{"label", "values": {hp: value}, "curve": [{"step", metric, ...}]}``."""
+    lines = [
+        (t, sorted((p["step"], p[metric]) for p in t["curve"] if p.get(metric) is not None)) for t in trials
+    ]
+    lines = [(t, pts) for t, pts in lines if pts]
+    if not lines:
+        return None
+    levels = list(dict.fromkeys(str(t["values"].get(colour_by)) for t, _ in lines))
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(1, len(levels))))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    shown = set()
+    for t, pts in lines:
+        level = str(t["values"].get(colour_by))
+        label = f"{colour_by} = {level}" if level not in shown else None
+        shown.add(level)
+        ax.plot(*zip(*pts), marker="o", ms=3, color=colours[levels.index(level)], label=label, alpha=0.85)
+    ax.set_xlabel("step")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     return _save(fig, path)

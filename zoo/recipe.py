@@ -221,7 +221,7 @@ def _save_grids(model, x_test: np.ndarray, run_dir: Path, seed: int) -> list[str
     gen = lambda t: model.generator(t, training=False)  # noqa: E731
     enc = lambda t: model.encoder(t, training=False)  # noqa: E731
     cols = 8
-    z = rng.standard_normal((64, model.latent_dim)).astype(np.float32)
+    z = model.prior_samples(64, rng)
     samples = batched(gen, z)
     paths = [save_grid(samples, run_dir / "samples.png", cols)]
     if getattr(model, "encoder", None) is None:  # a GAN baseline: samples only
@@ -258,7 +258,7 @@ def _save_norm_histogram(model, x_test: np.ndarray, run_dir: Path, seed: int) ->
     from zoo.visualize import save_histograms
 
     codes = batched(lambda t: model.encoder(t, training=False), x_test)
-    z = np.random.default_rng(seed).standard_normal((len(x_test), model.latent_dim))
+    z = model.prior_samples(len(x_test), np.random.default_rng(seed))
     series = {"||E(x)||/sqrt(d)": latent_norm_ratios(codes), "||z||/sqrt(d), prior": latent_norm_ratios(z)}
     return str(save_histograms(series, run_dir / "latent_norms.png"))
 
@@ -300,15 +300,32 @@ def run(recipe: Recipe, argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run(recipe: Recipe, parser, args, t_start: float) -> int:
-    from zoo import data, training
+@dataclasses.dataclass
+class Plan:
+    """Everything a run needs before its model exists: resolved settings, the model's
+    constructor config, where it goes, its held-out images and extra callbacks."""
 
+    recipe: Recipe
+    args: argparse.Namespace
+    settings: dict
+    model_config: dict
+    family: str
+    name: str
+    run_dir: Path
+    resume: bool
+    x_test: np.ndarray
+    callbacks: tuple
+
+
+def prepare(recipe: Recipe, args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> Plan:
+    """Check the flags, merge them with the preset (or the stored run on --resume), load
+    the held-out images: everything that can fail on bad input, before anything is written."""
+    from zoo import data
+
+    parser = parser or build_parser(recipe)
     for flag in recipe.unused_flags:
         if getattr(args, flag) is not None:
             raise ZooError(f"--{flag.replace('_', '-')} does not apply to {recipe.family}")
-    from zoo.metrics import encoder_report, sample_report
-    from zoo.models import family_class
-
     resolved = _resolve(args, parser, recipe)
     s, run_dir = resolved["settings"], resolved["run_dir"]
     info = data.dataset_info(s["dataset"])
@@ -327,20 +344,54 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
         model_config = resolved["model"]
     # Load data before creating anything on disk: a missing dataset leaves no debris.
     x_test = data.test_images(s["dataset"], s["eval_images"])
-    make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
-    make_dataset(0)
-    extra_callbacks = _eval_callbacks(args, s, run_dir)
+    data.train_dataset(s["dataset"], s["batch_size"], s["seed"], 0)
+    return Plan(
+        recipe,
+        args,
+        s,
+        model_config,
+        resolved["family"],
+        resolved["name"],
+        run_dir,
+        resolved["resume"],
+        x_test,
+        _eval_callbacks(args, s, run_dir),
+    )
+
+
+def build_model(plan: Plan):
+    """The plan's model, seeded by --seed (initial weights too) and compiled."""
     import keras
 
-    keras.utils.set_random_seed(s["seed"])  # --seed fixes the initial weights too
-    family, name = resolved["family"], resolved["name"]
-    model = family_class(family).from_config(model_config)
+    from zoo.models import family_class
     from zoo.trainer import LearningRateDecay
 
+    s = plan.settings
+    keras.utils.set_random_seed(s["seed"])
+    model = family_class(plan.family).from_config(plan.model_config)
     # Runs written before the decay setting existed resume with a constant rate.
     decay = s["lr_decay"] if "lr_decay" in s else [0, 1, 1.0]
     model.compile(learning_rate=s["lr"], lr_decay=LearningRateDecay(*decay))
-    if not resolved["resume"]:
+    return model
+
+
+def _run(recipe: Recipe, parser, args, t_start: float) -> int:
+    plan = prepare(recipe, args, parser)
+    execute(plan, build_model(plan), t_start)
+    return 0
+
+
+def execute(plan: Plan, model, t_start: float | None = None) -> dict:
+    """Train ``model`` as planned, then write grids and ``metrics.json`` and (unless
+    --no-export) export it. Returns the metrics."""
+    from zoo import data, training
+    from zoo.metrics import encoder_report, sample_report
+
+    t_start = time.perf_counter() if t_start is None else t_start
+    args, s, run_dir, x_test = plan.args, plan.settings, plan.run_dir, plan.x_test
+    family, name = plan.family, plan.name
+    make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
+    if not plan.resume:
         if (run_dir / "checkpoints").exists():
             raise ZooError(
                 f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --out"
@@ -352,7 +403,8 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
         )
     else:
         _write_json(
-            run_dir / "config.json", {"family": family, "name": name, "model": model_config, "settings": s}
+            run_dir / "config.json",
+            {"family": family, "name": name, "model": plan.model_config, "settings": s},
         )
     print(f"run directory: {run_dir}", flush=True)
     sampler = getattr(model, "sampler", None)
@@ -360,8 +412,8 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
         train_images = data.train_array(s["dataset"])
         if len(train_images) != sampler.n:
             raise ZooError(f"the model samples {sampler.n} examples; {s['dataset']} has {len(train_images)}")
-        if not resolved["resume"] and recipe.init_sampler is not None:
-            recipe.init_sampler(model, args, train_images)
+        if not plan.resume and plan.recipe.init_sampler is not None:
+            plan.recipe.init_sampler(model, args, train_images)
         make_dataset = lambda skip: sampler.dataset(train_images, s["batch_size"], s["seed"], skip)  # noqa: E731
     result = training.train(
         model,
@@ -370,9 +422,9 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
         batch_size=s["batch_size"],
         run_dir=run_dir,
         checkpoint_every=s["checkpoint_every"],
-        resume=resolved["resume"],
+        resume=plan.resume,
         log_every=args.log_every,
-        callbacks=extra_callbacks,
+        callbacks=plan.callbacks,
     )
     has_encoder = getattr(model, "encoder", None) is not None
     metrics = (
@@ -419,6 +471,6 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
         metrics["export"] = summary
         metrics["wall_time_s"] = round(time.perf_counter() - t_start, 2)
         _write_json(run_dir / "metrics.json", metrics)
-        for name, info_ in summary["models"].items():
-            print(f"exported {name} version {info_['version']} -> {info_['path']}", flush=True)
-    return 0
+        for name_, info_ in summary["models"].items():
+            print(f"exported {name_} version {info_['version']} -> {info_['path']}", flush=True)
+    return metrics

@@ -146,7 +146,7 @@ def evaluate_model(model, real: RealData, keys: tuple[str, ...] | None = None) -
     out["n_samples"], out["extractor"] = s.n_samples, real.extractor.name
     arrays: dict[str, np.ndarray] = {}
     rng = np.random.default_rng(s.seed)
-    z = rng.standard_normal((s.n_samples, model.latent_dim)).astype(np.float32)
+    z = model.prior_samples(s.n_samples, rng)
     samples = _generate(model, z)
     if not np.all(np.isfinite(samples)):
         raise ZooError("the generator produced NaN or Inf images")
@@ -188,9 +188,7 @@ def evaluate_model(model, real: RealData, keys: tuple[str, ...] | None = None) -
 
         half = len(x) // 2
         sampler = np.random.default_rng(s.seed + 1)
-        sample_fn = lambda n: _generate(  # noqa: E731
-            model, sampler.standard_normal((n, model.latent_dim)).astype(np.float32)
-        )
+        sample_fn = lambda n: _generate(model, model.prior_samples(n, sampler))  # noqa: E731
         t0 = time.perf_counter()
         result = independent_critic(sample_fn, x[:half], x[half:], steps=s.critic_steps, seed=s.seed)
         print(f"  independent critic: {s.critic_steps} steps in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -223,6 +221,9 @@ def _ais(model, x: np.ndarray, s: EvalSettings, arrays: dict) -> dict:
             seed=s.seed,
         )
 
+    if not model.GAUSSIAN_LATENT:
+        print(f"  AIS: skipped; {type(model).__name__}'s samples are not G(z) with z ~ N(0, I)", flush=True)
+        return None
     real = estimate(x)
     arrays["log_likelihood"] = real.log_likelihood
     result = {

@@ -251,9 +251,7 @@ def _main(args) -> int:
         plots.metric_curves(rows, CURVES + ["wasserstein_critic"], out / "metrics_vs_step.png"),
     ]
     if norms:
-        prior = np.linalg.norm(
-            np.random.default_rng(0).standard_normal((10_000, loaded[0][2].latent_dim)), axis=1
-        )
+        prior = np.linalg.norm(loaded[0][2].prior_samples(10_000, np.random.default_rng(0)), axis=1)
         norms["prior: ||z||/sqrt(d)"] = prior / np.sqrt(loaded[0][2].latent_dim)
         figures.append(plots.histograms(norms, out / "latent_norms.png"))
     if loglik:

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from zoo import losses, networks
@@ -76,6 +77,11 @@ class AdversarialModel(keras.Model):
     """
 
     PHASES: tuple[str, ...] = ("joint",)
+    ARCHITECTURES: tuple[str, ...] = networks.ARCHITECTURES
+    # Whether x = G(z) with z ~ N(0, I) is the whole generative model, so AIS can estimate
+    # log p(x) (``zoo.ais``). False for a prior on the sphere (AGE) or a generator that
+    # draws extra noise (IVE-GAN).
+    GAUSSIAN_LATENT: bool = True
 
     def __init__(
         self,
@@ -91,9 +97,9 @@ class AdversarialModel(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if architecture not in networks.ARCHITECTURES:
+        if architecture not in self.ARCHITECTURES:
             raise ZooError(
-                f"unknown architecture {architecture!r}; expected one of {', '.join(networks.ARCHITECTURES)}"
+                f"unknown architecture {architecture!r}; expected one of {', '.join(self.ARCHITECTURES)}"
             )
         if int(d_steps) < 1 or int(g_steps) < 1:
             raise ZooError(f"d_steps and g_steps must be >= 1, got {d_steps} and {g_steps}")
@@ -129,8 +135,14 @@ class AdversarialModel(keras.Model):
 
     # ------------------------------------------------------------------ mechanics
     def sample_latent(self, batch_size) -> tf.Tensor:
-        """z ~ N(0, I) of shape [batch_size, latent_dim], from the model's seed generator."""
+        """z ~ P_Z of shape [batch_size, latent_dim], from the model's seed generator.
+        P_Z = N(0, I) unless a family overrides this and ``prior_samples`` together."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def prior_samples(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws of P_Z as float32 numpy, from ``rng``: what evaluation, grids and
+        export feed the generator (the same distribution as ``sample_latent``)."""
+        return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
 
     def active_players(self) -> list[Player]:
         return [p for p in self.all_players() if self.phase in p.phases]
@@ -142,6 +154,17 @@ class AdversarialModel(keras.Model):
         if phase != self.phase:
             self.phase = phase
             self.train_function = None
+
+    def serving_signatures(self, rng: np.random.Generator) -> dict[str, tuple]:
+        """What ``export`` serves: role -> (network, {input name: sample batch}, output
+        name). The encoder (``images`` -> ``z``), if the family has one, and the
+        generator (``z`` -> ``images``); the samples only check the export."""
+        out = {}
+        if getattr(self, "encoder", None) is not None:
+            shape = (5, self.resolution, self.resolution, self.channels)
+            out["encoder"] = (self.encoder, {"images": rng.uniform(size=shape).astype(np.float32)}, "z")
+        out["generator"] = (self.generator, {"z": self.prior_samples(5, rng)}, "images")
+        return out
 
     def network_kwargs(self) -> dict:
         """Keyword arguments every ``zoo.networks`` factory of this model takes."""

@@ -1,11 +1,13 @@
 """Model families, by the name used in run directories and recipes."""
 
 from zoo.errors import ZooError
+from zoo.models.age import AGE
 from zoo.models.alpha_gan import AlphaGAN
 from zoo.models.baselines import DCGAN, WGANGP
 from zoo.models.bigan import EPMDGAN, MDGAN, PMDGAN, BiGAN, MLeqPMDGAN
 from zoo.models.gan import GAN
 from zoo.models.ige_gan import IGEGAN
+from zoo.models.ive_gan import IVEGAN
 from zoo.models.vae import VAE
 
 FAMILIES = {
@@ -20,6 +22,8 @@ FAMILIES = {
     "ep_mdgan": EPMDGAN,
     "vae": VAE,
     "alpha_gan": AlphaGAN,
+    "age": AGE,
+    "ive_gan": IVEGAN,
 }
 
 
@@ -32,12 +36,16 @@ def family_class(name: str):
 
 
 __all__ = [
+    "AGE",
+    "AlphaGAN",
+    "VAE",
     "DCGAN",
     "EPMDGAN",
     "FAMILIES",
     "GAN",
     "WGANGP",
     "IGEGAN",
+    "IVEGAN",
     "MDGAN",
     "MLeqPMDGAN",
     "PMDGAN",
