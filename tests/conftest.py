@@ -1,6 +1,7 @@
 """Shared test setup: no downloads, quiet TensorFlow, tiny model configurations."""
 
 import os
+import subprocess
 import tempfile
 
 os.environ["ZOO_OFFLINE"] = "1"
@@ -29,3 +30,18 @@ def tiny_images():
 def repeat_batch(x: np.ndarray) -> tf.data.Dataset:
     """An infinite dataset that yields the same batch every step."""
     return tf.data.Dataset.from_tensors(tf.constant(x)).repeat()
+
+
+def saved_model_signature(path) -> str:
+    """``saved_model_cli show`` of a SavedModel's serving_default signature."""
+    cmd = [
+        "saved_model_cli",
+        "show",
+        "--dir",
+        str(path),
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "serving_default",
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -105,14 +106,15 @@ def tuning_curves(trials: list[dict], metric: str, colour_by: str, path: str | P
     if not lines:
         return None
     levels = list(dict.fromkeys(str(t["values"].get(colour_by)) for t, _ in lines))
+    with contextlib.suppress(ValueError):  # numeric levels in increasing order
+        levels.sort(key=float)
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(1, len(levels))))
     fig, ax = plt.subplots(figsize=(6, 4))
-    shown = set()
-    for t, pts in lines:
-        level = str(t["values"].get(colour_by))
-        label = f"{colour_by} = {level}" if level not in shown else None
-        shown.add(level)
-        ax.plot(*zip(*pts), marker="o", ms=3, color=colours[levels.index(level)], label=label, alpha=0.85)
+    for level in levels:
+        mine = [pts for t, pts in lines if str(t["values"].get(colour_by)) == level]
+        for i, pts in enumerate(mine):
+            label = f"{colour_by} = {level}" if i == 0 else None
+            ax.plot(*zip(*pts), marker="o", ms=3, color=colours[levels.index(level)], label=label, alpha=0.85)
     ax.set_xlabel("step")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)

@@ -298,7 +298,7 @@ class ZooGridSearch(kt.GridSearch):
         state = "DIVERGED" if result["diverged"] else f"{self.hypermodel.objective} {value:.4g}"
         print(
             f"trial {trial.trial_id} ({done}/{self.total}): {combo}: {state}  "
-            f"({self._times[-1]:.0f} s; about {eta / 60:.0f} min left)",
+            f"({self._times[-1]:.0f} s; about {_duration(eta)} left)",
             flush=True,
         )
         return result
@@ -313,6 +313,7 @@ def build_parser(family: str | None = None) -> argparse.ArgumentParser:
         description="Grid search (Keras Tuner) over a zoo family's recipe flags; any recipe flag given "
         "as a comma list (--lr 1e-4,3e-4 --lambda 0.1,1,10) is an axis, a single value is fixed.",
         epilog="Default axes: see zoo/tuning.py. Rerun the same command to resume.",
+        allow_abbrev=False,  # --steps must not pass for --steps-per-trial
     )
     if family is None:
         p.add_argument("--family", required=True, help="a recipe name: recipes/train_<family>.py")
@@ -428,6 +429,10 @@ def _main(recipe, args, rest: list[str]) -> int:
     if best is not None and not args.no_export:
         _export_best(best, out, args.serving_root)
     return 0
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _spec_diff(a: dict, b: dict) -> str:

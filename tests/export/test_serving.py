@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import TINY, saved_model_signature
 
 from export import serving
 from zoo import data, training
@@ -85,27 +85,12 @@ def test_export_layout_reload_and_match(run_dir, tmp_path):
         np.testing.assert_allclose(out["images"], model.generator(z, training=False).numpy(), atol=1e-5)
 
 
-def signature(path):
-    """``saved_model_cli show`` of a SavedModel's serving_default signature."""
-    cmd = [
-        "saved_model_cli",
-        "show",
-        "--dir",
-        str(path),
-        "--tag_set",
-        "serve",
-        "--signature_def",
-        "serving_default",
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-
-
 def test_signatures_via_saved_model_cli(run_dir, tmp_path):
     serving.export_run(run_dir, tmp_path)
-    show = signature(tmp_path / "ige_gan_encoder" / "1")
+    show = saved_model_signature(tmp_path / "ige_gan_encoder" / "1")
     assert "inputs['images']" in show and "shape: (-1, 28, 28, 1)" in show and "outputs['z']" in show
     assert show.count("DT_FLOAT") == 2 and "shape: (-1, 8)" in show
-    show = signature(tmp_path / "ige_gan_generator" / "1")
+    show = saved_model_signature(tmp_path / "ige_gan_generator" / "1")
     assert "inputs['z']" in show and "shape: (-1, 8)" in show and "outputs['images']" in show
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import saved_model_signature
 
 from zoo.recipe import run as run_recipe
 
@@ -70,15 +71,27 @@ def test_one_trial_mode_coverage_run_writes_its_table(tmp_path, capsys):
     from zoo.mode_coverage import main
 
     out = tmp_path / "mc"
-    args = ["--dataset", "grid", "--models", "gan,bigan", "--trials", "1", "--steps", "20", "--out", str(out)]
+    models = ["gan", "bigan", "ive_gan", "ep_mdgan"]  # IVE-GAN's T and EP-MDGAN's sampler too
+    args = [
+        "--dataset",
+        "grid",
+        "--models",
+        ",".join(models),
+        "--trials",
+        "1",
+        "--steps",
+        "20",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     table = (out / "table.md").read_text()
-    assert "| gan |" in table and "| bigan |" in table and "PacGAN paper: ALI | 24.1" in table
+    assert all(f"| {m} |" in table for m in models) and "PacGAN paper: ALI | 24.1" in table
     rows = (out / "trials.csv").read_text().splitlines()
-    assert rows[0].startswith("model,trial,modes,high_quality,reverse_kl") and len(rows) == 3
+    assert rows[0].startswith("model,trial,modes,high_quality,reverse_kl") and len(rows) == 1 + len(models)
     assert (out / "samples.png").stat().st_size > 1000
     summary = json.loads((out / "summary.json").read_text())
-    assert [s["model"] for s in summary["summary"]] == ["gan", "bigan"]
+    assert [s["model"] for s in summary["summary"]] == models
     assert main(["--models", "gan,vq_vae", "--out", str(tmp_path / "bad")]) == 1
     assert "unknown model(s) vq_vae" in capsys.readouterr().err
 
@@ -94,22 +107,6 @@ def test_alpha_gan_recipe_flags_reach_the_model():
     assert kwargs == {"reconstruction_weight": 5.0, "prior_matching": "empirical_kl", "g_steps": 2}
     model = AlphaGAN(resolution=1, channels=2, latent_dim=2, architecture="mlp", **kwargs)
     assert model.code_discriminator is None and alpha.fixed_preset == {"gp_weight": 0.0}
-
-
-def _signature_inputs(path: Path) -> str:
-    import subprocess
-
-    cmd = [
-        "saved_model_cli",
-        "show",
-        "--dir",
-        str(path),
-        "--tag_set",
-        "serve",
-        "--signature_def",
-        "serving_default",
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
 
 
 @pytest.mark.parametrize("name, family", [("train_age", "age"), ("train_ive_gan", "ive_gan")])
@@ -135,7 +132,7 @@ def test_age_and_ive_gan_recipes_train_and_export_every_network(name, family, tm
         return
     assert set(metrics["export"]["models"]) == {f"{family}_encoder", f"{family}_generator"}
     generator = serving / f"{family}_generator" / "1"
-    show = _signature_inputs(generator)
+    show = saved_model_signature(generator)
     # IVE-GAN's generator is served as G(z_noise, z). The export reloaded it in a fresh
     # process without the zoo and compared it with the decoder (tests/export covers that check).
     assert "inputs['z_noise']" in show and "shape: (-1, 4)" in show and "inputs['z']" in show

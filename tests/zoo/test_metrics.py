@@ -35,6 +35,9 @@ class _Scaled:
     def generator(self, z, training=False):
         return tf.zeros([tf.shape(z)[0], 2, 2, 1])
 
+    def prior_samples(self, n, rng):
+        return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+
 
 def test_encoder_report_latent_norms():
     x = np.full((6, 2, 2, 1), 0.5, np.float32)  # E(x) = (1, 1, 1, 1): ||.|| / 2 = 1
