@@ -195,6 +195,19 @@ def load_extractor(kind: str, weights: str | Path | None = None) -> Extractor:
     raise ZooError(f"unknown extractor {kind!r}; expected domain or inception")
 
 
+def choose_extractor(dataset: str, kind: str | None = None, weights: str | None = None) -> Extractor:
+    """The extractor the recipes use by default: InceptionV3 when its weights are at hand
+    (``weights``, ``$ZOO_INCEPTION_WEIGHTS`` or Keras' cache), else the domain one, which
+    only Fashion-MNIST may use."""
+    weights = weights or local_inception_weights()
+    kind = kind or ("inception" if weights else "domain")
+    if kind == "domain" and dataset != "fashion_mnist":
+        raise ZooError(
+            f"the domain extractor is trained on Fashion-MNIST, not {dataset}; use --extractor inception"
+        )
+    return load_extractor(kind, weights if kind == "inception" else None)
+
+
 def cache_dir() -> Path:
     """Where real-data statistics are cached: $ZOO_CACHE_DIR, else ~/.cache/encoder-gan-zoo."""
     return Path(os.environ.get("ZOO_CACHE_DIR") or Path.home() / ".cache" / "encoder-gan-zoo")

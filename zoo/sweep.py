@@ -139,7 +139,7 @@ def _write_json(path: Path, data) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def _csv(rows: list[dict]) -> str:
+def csv_text(rows: list[dict]) -> str:
     columns = list(dict.fromkeys(k for r in rows for k in r))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
@@ -148,7 +148,7 @@ def _csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def _best_markdown(best: dict[str, list[dict]]) -> str:
+def best_markdown(best: dict[str, list[dict]]) -> str:
     lines = ["| metric | 1st | 2nd | 3rd |", "| --- | --- | --- | --- |"]
     for metric, rows in best.items():
         cells = [f"{r['run']} @{r['step']}: {r[metric]:.4g}" for r in rows]
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args) -> int:
     from zoo import plots
-    from zoo.extractors import load_extractor
+    from zoo.extractors import choose_extractor
     from zoo.suite import EvalSettings, RealData, evaluate_model, real_reference
     from zoo.training import load_run, restore_networks, run_checkpoints
 
@@ -182,14 +182,6 @@ def _main(args) -> int:
             f"runs on different datasets cannot share one evaluation: {', '.join(sorted(datasets))}"
         )
     dataset = datasets.pop()
-    from zoo.extractors import local_inception_weights
-
-    weights = args.inception_weights or local_inception_weights()
-    kind = args.extractor or ("inception" if weights else "domain")
-    if kind == "domain" and dataset != "fashion_mnist":
-        raise ZooError(
-            f"the domain extractor is trained on Fashion-MNIST, not {dataset}; use --extractor inception"
-        )
     if not args.ais_sigma > 0:
         raise ZooError(f"--ais-sigma must be > 0, got {args.ais_sigma}")
     settings = EvalSettings(
@@ -211,7 +203,7 @@ def _main(args) -> int:
             runs[0] / "evaluation" if len(runs) == 1 else Path(f"evaluation-{time.strftime('%Y%m%d-%H%M%S')}")
         )
     )
-    extractor = load_extractor(kind, weights if kind == "inception" else None)
+    extractor = choose_extractor(dataset, args.extractor, args.inception_weights)
     t0 = time.perf_counter()
     real = RealData(dataset, extractor, settings, args.cache_dir)
     reference = real_reference(real)
@@ -240,9 +232,9 @@ def _main(args) -> int:
             loglik[f"{name}: G(E(x))"] = (arrays["psnr"][:count], arrays["log_likelihood_reconstructions"])
     _write_json(out / "metrics.json", latest[loaded[0][0]] if len(loaded) == 1 else latest)
     _write_json(out / "reference.json", reference)
-    write_text_atomic(out / "checkpoints.csv", _csv(rows))
+    write_text_atomic(out / "checkpoints.csv", csv_text(rows))
     best = best_three(rows, reference)
-    write_text_atomic(out / "best.md", _best_markdown(best))
+    write_text_atomic(out / "best.md", best_markdown(best))
     figures = [
         plots.scatter_runs(
             rows, "feature_l2", "fid_reconstructions", out / "fid_reconstructions_vs_feature_l2.png"
@@ -256,7 +248,7 @@ def _main(args) -> int:
         figures.append(plots.histograms(norms, out / "latent_norms.png"))
     if loglik:
         figures.append(plots.psnr_loglik(loglik, out / "psnr_vs_loglik.png"))
-    print(_best_markdown(best), end="")
+    print(best_markdown(best), end="")
     print(
         f"wrote {out}/metrics.json, reference.json, checkpoints.csv, best.md and "
         f"{', '.join(Path(f).name for f in figures if f is not None)}"

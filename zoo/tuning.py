@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import functools
 import io
 import json
@@ -364,7 +363,7 @@ def load_recipe(family: str):
 
 
 def _main(recipe, args, rest: list[str]) -> int:
-    from zoo.extractors import load_extractor, local_inception_weights
+    from zoo.extractors import choose_extractor
     from zoo.presets import get_preset
     from zoo.recipe import build_parser as recipe_parser
     from zoo.suite import EvalSettings, RealData, real_reference
@@ -397,14 +396,10 @@ def _main(recipe, args, rest: list[str]) -> int:
                 f"{out} holds a search with other settings ({_spec_diff(stored, spec)}); "
                 "rerun its command to resume it or choose another --out"
             )
-    weights = args.inception_weights or local_inception_weights()
-    kind = args.extractor or ("inception" if weights else "domain")
-    if kind == "domain" and args.dataset != "fashion_mnist":
-        raise ZooError(
-            f"the domain extractor is for Fashion-MNIST, not {args.dataset}; use --extractor inception"
-        )
     settings = EvalSettings(n_samples=args.eval_samples, probe_train=args.probe_train, seed=args.seed)
-    real = RealData(args.dataset, load_extractor(kind, weights if kind == "inception" else None), settings)
+    real = RealData(
+        args.dataset, choose_extractor(args.dataset, args.extractor, args.inception_weights), settings
+    )
     size = math.prod(len(v) for v in axes.values())
     total = min(size, args.max_trials or size)
     hypermodel = ZooHyperModel(recipe, fixed, axes, real, args.objective)
@@ -460,7 +455,7 @@ def summarise(
     """``trials.csv`` / ``trials.md`` (sorted by the objective, every metric), ``best.md``
     (best three per metric), ``curves.png`` (objective vs step, one colour per λ)."""
     from zoo import plots
-    from zoo.sweep import best_three
+    from zoo.sweep import best_markdown, best_three, csv_text
 
     sign = 1 if direction == "min" else -1
     ordered = sorted(trials, key=lambda t: (t["diverged"], sign * t["objective"]))
@@ -471,11 +466,7 @@ def summarise(
         row["seconds"] = t["seconds"]
         rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows([{k: ("" if r.get(k) is None else r[k]) for k in columns} for r in rows])
-    write_text_atomic(out / "trials.csv", buffer.getvalue())
+    write_text_atomic(out / "trials.csv", csv_text(rows))
     shown = ["trial", *axes, objective, "diverged", "fid_samples", "feature_l2", "psnr_mean", "seconds"]
     shown = list(dict.fromkeys(c for c in shown if c in columns))
     lines = ["| " + " | ".join(shown) + " |", "|" + " --- |" * len(shown)]
@@ -488,11 +479,7 @@ def summarise(
         if not t["diverged"]
     ]
     best3 = best_three(finished, reference)
-    best_lines = ["| metric | 1st | 2nd | 3rd |", "| --- | --- | --- | --- |"]
-    for metric, best_rows in best3.items():
-        cells = [f"{r['run']}: {r[metric]:.4g}" for r in best_rows]
-        best_lines.append(f"| {metric} | " + " | ".join(cells + [""] * (3 - len(cells))) + " |")
-    write_text_atomic(out / "best.md", "\n".join(best_lines) + "\n")
+    write_text_atomic(out / "best.md", best_markdown(best3))
     colour_by = next((a for a in axes if a.startswith("lambda")), axes[0])
     curves = [
         {"label": t["trial"], "values": t["values"], "curve": t["curve"]}
