@@ -15,6 +15,12 @@ import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402, F401
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One worker per core (pytest -n auto): each worker's TensorFlow gets one thread of
+    # each pool, so two workers do not fight over the two cores.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
 TINY = dict(resolution=28, channels=1, latent_dim=8, width=1 / 16, seed=1)
 
 

@@ -6,6 +6,10 @@
 ``celeb_a`` (and ``fashion_mnist`` when its IDX files are absent) come from
 tensorflow-datasets, which downloads them when online. ``ZOO_OFFLINE=1`` forbids any
 download (the tests set it).
+
+Training data come two ways: ``train_batches`` draws shuffled batches inside the
+training graph from the split held in memory (datasets up to 1 GiB as uint8), and
+``train_dataset`` streams them through ``tf.data`` (any size).
 """
 
 from __future__ import annotations
@@ -206,6 +210,70 @@ def train_dataset(
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+class InMemoryBatches:
+    """Shuffled batches of an in-memory array drawn inside the training graph.
+
+    ``batches(step)`` is batch ``step`` of a stream of epochs: epoch e = step // (N // B)
+    visits ``array`` in the order of a permutation drawn from the stateless seed (seed, e),
+    and batch j of it is the permutation's j-th run of B indices (the N mod B left over
+    are skipped in that epoch). The batch is a pure function of (seed, step), so a resumed
+    run continues the data order exactly. uint8 arrays become float32 in [0, 1] in-graph;
+    float arrays (2-D points) are served as they are. The epoch's permutation is cached
+    in a variable and redrawn when the epoch changes.
+    """
+
+    def __init__(self, array: np.ndarray, batch_size: int, seed: int):
+        array = np.asarray(array)
+        if batch_size < 1:
+            raise DataError(f"batch size must be >= 1, got {batch_size}")
+        if len(array) < batch_size:
+            raise DataError(f"{len(array)} training examples, fewer than the batch size {batch_size}")
+        self.n, self.batch_size, self.seed = len(array), int(batch_size), int(seed)
+        self.batches_per_epoch = self.n // self.batch_size
+        self.array = tf.Variable(array, trainable=False, name="train_array")
+        self._perm = tf.Variable(tf.zeros([self.n], tf.int32), trainable=False, name="epoch_permutation")
+        self._epoch = tf.Variable(tf.constant(-1, tf.int64), trainable=False, name="permutation_epoch")
+
+    def permutation(self, epoch) -> tf.Tensor:
+        """The order of epoch ``epoch``: a permutation of 0..N-1 from the seed (seed, epoch)."""
+        key = tf.random.stateless_uniform([self.n], tf.stack([tf.constant(self.seed, tf.int64), epoch]))
+        return tf.cast(tf.argsort(key, stable=True), tf.int32)
+
+    def __call__(self, step) -> tf.Tensor:
+        step = tf.cast(step, tf.int64)
+        epoch, j = step // self.batches_per_epoch, step % self.batches_per_epoch
+
+        def redraw():
+            self._perm.assign(self.permutation(epoch))
+            self._epoch.assign(epoch)
+            return tf.constant(True)
+
+        tf.cond(tf.not_equal(epoch, self._epoch), redraw, lambda: tf.constant(False))
+        start = tf.cast(j * self.batch_size, tf.int32)
+        idx = tf.slice(self._perm.read_value(), [start], [self.batch_size])
+        x = tf.gather(self.array, idx)
+        return tf.cast(x, tf.float32) / 255.0 if x.dtype == tf.uint8 else tf.cast(x, tf.float32)
+
+
+# In-graph data for datasets up to this size in memory (Fashion-MNIST: 47 MB).
+IN_MEMORY_LIMIT_BYTES = 1 << 30
+
+
+def train_batches(name: str, batch_size: int, seed: int) -> InMemoryBatches:
+    """The train split of ``name`` as in-graph batches (``InMemoryBatches``); raises
+    ``DataError`` for a dataset larger than ``IN_MEMORY_LIMIT_BYTES`` (use
+    ``train_dataset``, the ``tf.data`` stream, for those)."""
+    if not fits_in_memory(name):
+        raise DataError(f"{name} is too large for in-graph batches (> {IN_MEMORY_LIMIT_BYTES >> 20} MiB)")
+    return InMemoryBatches(train_array(name), batch_size, seed)
+
+
+def fits_in_memory(name: str) -> bool:
+    """Whether the train split of ``name`` is at most ``IN_MEMORY_LIMIT_BYTES`` as uint8."""
+    info = dataset_info(name)
+    return info.train_size * info.resolution**2 * info.channels <= IN_MEMORY_LIMIT_BYTES
 
 
 @functools.lru_cache(maxsize=1)

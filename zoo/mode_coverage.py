@@ -82,10 +82,11 @@ def parse_models(text: str) -> list[str]:
 def run_trial(name: str, mix, data: np.ndarray, args, trial: int) -> tuple[dict, np.ndarray, float]:
     """Train one model from scratch; (statistics, 2 500 samples, training seconds)."""
     import keras
-    import tensorflow as tf
 
+    from zoo.data import InMemoryBatches
     from zoo.models import family_class
     from zoo.toy import EVAL_SAMPLES, mode_statistics
+    from zoo.training import fused_steps
 
     seed = args.seed + trial
     keras.utils.set_random_seed(seed)
@@ -103,12 +104,11 @@ def run_trial(name: str, mix, data: np.ndarray, args, trial: int) -> tuple[dict,
     model.compile(learning_rate=args.lr, beta_1=args.beta1)
     if getattr(model, "sampler", None) is not None:  # EP-MDGAN: score every point, then draw by score
         model.score_all(data)
-        ds = model.sampler.dataset(data, args.batch_size, seed)
+        batches = model.sampler.batches(data, args.batch_size, seed)
     else:
-        ds = tf.data.Dataset.from_tensor_slices(data).shuffle(len(data), seed=seed).repeat()
-        ds = ds.batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        batches = InMemoryBatches(data, args.batch_size, seed)
     t0 = time.perf_counter()
-    model.fit(ds, steps_per_epoch=args.steps, epochs=1, verbose=0)
+    model.fit_source(batches, args.steps, fused_steps(args.steps))
     seconds = time.perf_counter() - t0
     z = model.prior_samples(EVAL_SAMPLES, np.random.default_rng(10_000 + seed))
     samples = model.generator(z, training=False).numpy()

@@ -32,6 +32,9 @@ FIXED_ON_RESUME = (
 )
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """A family's command-line recipe.
@@ -120,6 +123,12 @@ def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
     p.add_argument(
         "--eval-samples", type=positive_int, default=2000, help="samples/images per --eval-every evaluation"
     )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="Keras dtype policy of the networks (default float32; variables stay float32)",
+    )
     p.add_argument("--out", default=None, help="run directory (default: runs/<family>-<dataset>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-export", action="store_true", help="skip the TF Serving export")
@@ -136,6 +145,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: Recipe) -> dict:
     """Merge stored run settings (on --resume), flags and the preset into one dict."""
+    from zoo import data
     from zoo.presets import get_preset
 
     run_dir = Path(args.out) if args.out else None
@@ -159,6 +169,8 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         settings["steps"] = args.steps or settings["steps"]
         settings["checkpoint_every"] = args.checkpoint_every or settings["checkpoint_every"]
         settings["eval_images"] = args.eval_images or settings["eval_images"]
+        settings["precision"] = args.precision or settings.get("precision", "float32")
+        settings.setdefault("data", "tf.data")  # runs written before in-graph batches existed
         return {
             "settings": settings,
             "model": stored["model"],
@@ -197,6 +209,10 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         "checkpoint_every": preset.checkpoint_every,
         "eval_images": preset.eval_images,
         "lr_decay": [preset.lr_decay_start, preset.lr_decay_every, preset.lr_decay_rate],
+        "precision": args.precision or "float32",
+        # In-graph batches for datasets that fit in memory, else the tf.data stream
+        # (the two draw different, equally shuffled orders; a resume keeps the run's).
+        "data": "in_graph" if data.fits_in_memory(dataset) else "tf.data",
     }
     family = recipe.family_for(args)
     name = recipe.variant(args) if recipe.variant else family
@@ -368,7 +384,12 @@ def build_model(plan: Plan):
 
     s = plan.settings
     keras.utils.set_random_seed(s["seed"])
-    model = family_class(plan.family).from_config(plan.model_config)
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(s.get("precision", "float32"))
+    try:  # the policy is read when the layers are made; later models keep the old one
+        model = family_class(plan.family).from_config(plan.model_config)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     # Runs written before the decay setting existed resume with a constant rate.
     decay = s["lr_decay"] if "lr_decay" in s else [0, 1, 1.0]
     model.compile(learning_rate=s["lr"], lr_decay=LearningRateDecay(*decay))
@@ -390,7 +411,11 @@ def execute(plan: Plan, model, t_start: float | None = None) -> dict:
     t_start = time.perf_counter() if t_start is None else t_start
     args, s, run_dir, x_test = plan.args, plan.settings, plan.run_dir, plan.x_test
     family, name = plan.family, plan.name
-    make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
+    make_dataset = batches = None
+    if s.get("data") == "in_graph":
+        batches = data.train_batches(s["dataset"], s["batch_size"], s["seed"])
+    else:
+        make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
     if not plan.resume:
         if (run_dir / "checkpoints").exists():
             raise ZooError(
@@ -414,10 +439,18 @@ def execute(plan: Plan, model, t_start: float | None = None) -> dict:
             raise ZooError(f"the model samples {sampler.n} examples; {s['dataset']} has {len(train_images)}")
         if not plan.resume and plan.recipe.init_sampler is not None:
             plan.recipe.init_sampler(model, args, train_images)
-        make_dataset = lambda skip: sampler.dataset(train_images, s["batch_size"], s["seed"], skip)  # noqa: E731
+        make_dataset, batches = None, sampler.batches(train_images, s["batch_size"], s["seed"])
+        if s.get("data") != "in_graph":
+            make_dataset, batches = (
+                (
+                    lambda skip: sampler.dataset(train_images, s["batch_size"], s["seed"], skip)  # noqa: E731
+                ),
+                None,
+            )
     result = training.train(
         model,
         make_dataset,
+        batches=batches,
         steps=s["steps"],
         batch_size=s["batch_size"],
         run_dir=run_dir,

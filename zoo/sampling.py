@@ -82,6 +82,20 @@ class ScoreSampler:
     def update(self, indices, values) -> None:
         self.scores.scatter_nd_update(tf.reshape(indices, [-1, 1]), tf.cast(values, tf.float32))
 
+    def batches(self, images, batch_size: int, seed: int):
+        """In-graph draws for ``AdversarialModel.fit_source``: ``batches(step)`` is
+        ``(images[idx], idx)`` with idx drawn from the scores as they are at that step
+        (no prefetch lag), from the stateless seed (seed, step): the same draws as
+        ``dataset`` makes for batch ``step`` from the same scores."""
+        images = tf.Variable(images, trainable=False, name="sampled_images")
+
+        def draw(step):
+            idx = self.sample(batch_size, tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)]))
+            x = tf.gather(images, idx)
+            return (tf.cast(x, tf.float32) / 255.0 if x.dtype == tf.uint8 else x), idx
+
+        return draw
+
     def dataset(self, images, batch_size: int, seed: int, skip_batches: int = 0) -> tf.data.Dataset:
         """Infinite ``(float32 images in [0, 1], int64 indices)`` batches; batch i uses the
         stateless seed (seed, i), so a resumed run continues the same seed sequence."""

@@ -4,6 +4,12 @@
 ``d_steps`` critic updates per generator update, one Adam optimiser per player, the
 optional WGAN-GP penalty, metric trackers, a step counter and the checkpointable state.
 A family only declares its players (network + objective) and writes the objectives.
+
+Fused steps: ``steps_per_execution = k`` runs k train steps per ``tf.function`` call.
+With a ``batch_source`` (an in-graph sampler such as ``zoo.data.InMemoryBatches``,
+called with the global step) the k steps are one ``tf.while_loop`` that draws its own
+batches, so nothing crosses to Python between them and, with ``jit_compile``, XLA
+compiles the whole block; ``fit_source`` drives it.
 """
 
 from __future__ import annotations
@@ -119,6 +125,10 @@ class AdversarialModel(keras.Model):
         self.phase = self.PHASES[0]
         self.optimizers: dict[str, keras.optimizers.Optimizer] = {}
         self._trackers: dict[str, keras.metrics.Mean] = {}
+        # The first global step whose losses were not finite (-1: none); exact inside
+        # fused blocks, read by ``zoo.training.NanGuard``. Not checkpointed.
+        self.nonfinite_step = keras.Variable(-1, dtype="int64", trainable=False, name="nonfinite_step")
+        self.batch_source: Callable[[tf.Tensor], object] | None = None
 
     # ----------------------------------------------------------------- family API
     def all_players(self) -> list[Player]:
@@ -181,15 +191,20 @@ class AdversarialModel(keras.Model):
         beta_2: float = 0.999,
         lr_decay: LearningRateDecay | None = None,
         optimizers: dict[str, keras.optimizers.Optimizer] | None = None,
+        jit_compile: bool = False,
         **kwargs,
     ) -> None:
         """One Adam(learning_rate, beta_1, beta_2) per player, as in seed 000 A.3.3.
+
+        ``jit_compile`` defaults to False: on the 2-core CPU XLA made every workload of
+        ``benchmarks/compare_pytorch.py`` slower (the cpu-preset IGE-GAN 517 -> 11 img/s,
+        the 2-D MLP GAN 1 982 -> 35 steps/s in fused blocks); pass True to use it.
 
         ``lr_decay`` decays every player's rate with the model's global step (not the
         optimiser's own iterations, which count ``d_steps`` per step for critics).
         ``optimizers`` may replace some of them by player name (e.g. ``{"e": ...}``).
         """
-        super().compile(**kwargs)
+        super().compile(jit_compile=jit_compile, **kwargs)
         players = self.all_players()
         names = [p.name for p in players]
         unknown = sorted(set(optimizers or {}) - set(names))
@@ -200,10 +215,15 @@ class AdversarialModel(keras.Model):
         rate = learning_rate
         if lr_decay is not None and lr_decay.rate != 1.0:
             rate = lambda: learning_rate * lr_decay.factor(self.step)  # noqa: E731  (read each step)
+        float16 = keras.mixed_precision.global_policy().compute_dtype == "float16" or any(
+            p.network.dtype_policy.compute_dtype == "float16" for p in players
+        )
         for p in players:
             opt = (optimizers or {}).get(p.name) or keras.optimizers.Adam(
                 learning_rate=rate, beta_1=beta_1, beta_2=beta_2, name=f"{p.name}_adam"
             )
+            if float16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
+                opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{p.name}_loss_scale")
             # Build now so checkpoints can restore slot variables before the first step.
             opt.build(p.network.trainable_variables)
             self.optimizers[p.name] = opt
@@ -239,11 +259,13 @@ class AdversarialModel(keras.Model):
 
     def _update(self, player: Player, x: tf.Tensor, z: tf.Tensor) -> dict:
         variables = player.network.trainable_variables
+        optimizer = self.optimizers[player.name]
         with tf.GradientTape() as tape:
             out = dict(player.objective(x, z))
             loss = out.pop("loss")
-        grads = tape.gradient(loss, variables)
-        self.optimizers[player.name].apply_gradients(zip(grads, variables))
+            scaled = optimizer.scale_loss(loss)  # loss scaling under mixed_float16, else loss
+        grads = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(grads, variables))
         return {f"{player.name}_loss": loss, **out}
 
     def train_step(self, data):
@@ -262,9 +284,65 @@ class AdversarialModel(keras.Model):
             for p in others:
                 results.update(self._update(p, x, z))
         self.step.assign_add(1)
+        self.record_nonfinite(results)
         for name, value in results.items():
             self._trackers[name].update_state(value)
         return {name: self._trackers[name].result() for name in results}
+
+    def record_nonfinite(self, results: dict) -> None:
+        """Keep the first step (``self.step``) at which any value of ``results`` was NaN/Inf."""
+        finite = tf.reduce_all(
+            [tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32))) for v in results.values()]
+        )
+        first = tf.logical_and(tf.logical_not(finite), self.nonfinite_step < 0)
+        self.nonfinite_step.assign(tf.where(first, tf.cast(self.step, tf.int64), self.nonfinite_step))
+
+    # -------------------------------------------------------------- fused steps
+    def make_train_function(self, force: bool = False):
+        """Keras' step loop over a ``tf.data`` iterator, or, with a ``batch_source``,
+        ``steps_per_execution`` steps in one ``tf.while_loop`` drawing batches in-graph
+        (the iterator then only paces Keras' loop; its elements are ignored)."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        if self.batch_source is None:
+            return super().make_train_function(force)
+        source, k = self.batch_source, int(self.steps_per_execution)
+
+        def block():
+            names: list[str] = []  # filled while the loop body is traced (the logs' keys)
+
+            def body(i):
+                logs = self.train_step(source(self.step.value))
+                names[:] = [n for n in logs if n in self._trackers]
+                return (i + 1,)
+
+            tf.while_loop(lambda i: i < k, body, (tf.constant(0),))
+            return {n: self._trackers[n].result() for n in names}
+
+        if not self.run_eagerly:
+            block = tf.function(block, jit_compile=bool(self.jit_compile))
+        self.train_function = lambda iterator: block()
+        return self.train_function
+
+    def fit_source(
+        self,
+        source: Callable[[tf.Tensor], object],
+        steps: int,
+        steps_per_execution: int = 1,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
+        verbose: int = 0,
+    ):
+        """Train ``steps`` steps on batches drawn in-graph by ``source(global_step)``,
+        ``steps_per_execution`` (a divisor of ``steps``) per call; callbacks see one
+        batch per call. Returns the ``History``."""
+        k = int(steps_per_execution)
+        if k < 1 or steps % k:
+            raise ZooError(f"steps_per_execution must divide steps; got {k} and {steps}")
+        if self.batch_source is not source or self.steps_per_execution != k:
+            self.batch_source, self.steps_per_execution = source, k
+            self.train_function = None
+        ticks = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).repeat()
+        return self.fit(ticks, steps_per_epoch=steps, epochs=1, verbose=verbose, callbacks=list(callbacks))
 
     # ---------------------------------------------------------------- persistence
     def training_state(self) -> dict:

@@ -36,19 +36,39 @@ class RunResult:
 
 
 class NanGuard(keras.callbacks.Callback):
-    """Stops training at the first non-finite logged value and remembers which."""
+    """Stops training after the first call (a fused block of steps) whose logged values
+    are not finite, and remembers which value and the exact step the model recorded
+    (``AdversarialModel.nonfinite_step``)."""
 
     def __init__(self):
         super().__init__()
         self.bad: tuple[str, float, int] | None = None
 
+    def on_train_begin(self, logs=None):
+        self.model.nonfinite_step.assign(-1)
+
     def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            value = float(value)
-            if not math.isfinite(value):
-                self.bad = (name, value, int(self.model.step.numpy()))
-                self.model.stop_training = True
-                return
+        first = int(self.model.nonfinite_step.numpy())
+        values = {name: float(value) for name, value in (logs or {}).items()}
+        bad = [(name, value) for name, value in values.items() if not math.isfinite(value)]
+        if bad or first >= 0:
+            name, value = bad[0] if bad else ("a loss", float("nan"))
+            self.bad = (name, value, first if first >= 0 else int(self.model.step.numpy()))
+            self.model.stop_training = True
+
+
+# Fused blocks are at most this many steps (one Python round trip per block).
+MAX_FUSED_STEPS = 100
+
+
+def fused_steps(*boundaries: int, cap: int = MAX_FUSED_STEPS) -> int:
+    """The largest k <= ``cap`` dividing every one of ``boundaries`` (segment start and
+    length, logging, evaluation intervals), so every event falls on the end of a block."""
+    g = 0
+    for b in boundaries:
+        g = math.gcd(g, int(b))
+    g = g or 1
+    return max(d for d in range(1, min(g, cap) + 1) if g % d == 0)
 
 
 class WindowMeans:
@@ -205,8 +225,9 @@ def restore_networks(model: AdversarialModel, checkpoint: str) -> None:
 
 def train(
     model: AdversarialModel,
-    make_dataset: Callable[[int], tf.data.Dataset],
+    make_dataset: Callable[[int], tf.data.Dataset] | None = None,
     *,
+    batches: Callable[[tf.Tensor], object] | None = None,
     steps: int,
     batch_size: int,
     run_dir: str | Path,
@@ -219,14 +240,20 @@ def train(
     """Train a compiled model to global step ``steps``, checkpointing every
     ``checkpoint_every`` steps into ``run_dir/checkpoints``.
 
-    ``make_dataset(skip_batches)`` returns the batch stream starting at a given batch, so
-    a resumed run sees exactly the batches an uninterrupted one would. Without
+    Data: ``batches``, an in-graph source called with the global step
+    (``zoo.data.InMemoryBatches``, ``ScoreSampler.batches``), or ``make_dataset(skip_batches)``,
+    the ``tf.data`` stream starting at a given batch; either way a resumed run sees
+    exactly the batches an uninterrupted one would. Steps run in fused blocks of
+    ``fused_steps(...)`` steps chosen so that checkpoints, progress lines, TensorBoard
+    scalars and callbacks with an ``every`` attribute fall on block ends. Without
     ``resume`` an existing checkpoint directory is an error (nothing is overwritten).
     Raises ``TrainingDiverged`` on a NaN/Inf loss, keeping the last good checkpoint.
     ``callbacks`` run after the built-in ones (e.g. ``EvalLogger``).
     """
     if steps < 1 or checkpoint_every < 1:
         raise ZooError(f"steps and checkpoint_every must be >= 1, got {steps} and {checkpoint_every}")
+    if (make_dataset is None) == (batches is None):
+        raise ZooError("train needs exactly one of make_dataset and batches")
     run_dir = Path(run_dir)
     manager = checkpoint_manager(model, run_dir)
     if resume:
@@ -240,21 +267,30 @@ def train(
         )
     start = int(model.step.numpy())
     guard, extra = NanGuard(), list(callbacks)
-    callbacks = [guard, ScalarLogger(run_dir / "logs", every=min(log_every, 50))]
+    scalars = ScalarLogger(run_dir / "logs", every=min(log_every, 50))
+    callbacks = [guard, scalars]
     if verbose:
         callbacks.append(Progress(steps, batch_size, every=log_every))
     callbacks.extend(extra)
+    intervals = [log_every, scalars.every] + [
+        c.every for c in extra if isinstance(getattr(c, "every", None), int)
+    ]
     saved, seconds, step = [], 0.0, start
     while step < steps:
         phase = model.phase_for_step(step)
         end = min(steps, (step // checkpoint_every + 1) * checkpoint_every)
         end = next((s for s in range(step + 1, end) if model.phase_for_step(s) != phase), end)
         model.set_phase(phase)
-        dataset = make_dataset(step)
+        k = fused_steps(step, end - step, *intervals)
         t0 = time.perf_counter()
-        model.fit(
-            dataset, steps_per_epoch=end - step, epochs=1, verbose=0, callbacks=callbacks, shuffle=False
-        )
+        if batches is not None:
+            model.fit_source(batches, end - step, k, callbacks)
+        else:
+            if model.batch_source is not None or model.steps_per_execution != k:
+                model.batch_source, model.steps_per_execution, model.train_function = None, k, None
+            model.fit(
+                make_dataset(step), steps_per_epoch=end - step, epochs=1, verbose=0, callbacks=callbacks
+            )
         seconds += time.perf_counter() - t0
         if guard.bad is not None:
             name, value, bad_step = guard.bad
