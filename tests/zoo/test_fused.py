@@ -201,6 +201,12 @@ def test_precision_policies_keep_float32_variables_and_scale_float16_losses():
         keras.mixed_precision.set_global_policy("float32")
     assert bf16.generator.layers[1].compute_dtype == "bfloat16"
     assert bf16.generator.layers[1].variable_dtype == "float32"
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:  # point MLPs stay float32 under a mixed policy (bf16 was slower for them)
+        mlp = GAN(resolution=1, channels=2, latent_dim=2, width=0.25, architecture="mlp")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {layer.compute_dtype for net in mlp.networks().values() for layer in net.layers[1:]} == {"float32"}
     bf16.compile()
     assert not isinstance(bf16.optimizers["g"], keras.optimizers.LossScaleOptimizer)
     assert bf16.jit_compile is False  # XLA was slower on every benchmark row here

@@ -71,3 +71,22 @@ def test_dataset_yields_the_sampled_images_deterministically():
 def test_bad_parameters(perc, dist):
     with pytest.raises(ZooError):
         rank_probabilities(10, perc, dist)
+
+
+def test_in_graph_draws_follow_the_scores_of_their_step_and_repeat_on_resume():
+    images = np.arange(50, dtype=np.uint8).reshape(50, 1, 1, 1)
+    sampler = ScoreSampler(50, lambda_perc=1.0, lambda_dist=8.0)
+    draw = sampler.batches(images, 64, seed=5)
+    x, idx = draw(tf.constant(3, tf.int64))
+    # The images are the drawn examples, in [0, 1]; the same step draws the same indices,
+    # as the tf.data stream does for its batch 3 (resume: a pure function of the step).
+    np.testing.assert_allclose(x.numpy().reshape(-1), idx.numpy() / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(draw(3)[1].numpy(), idx.numpy())
+    stream = list(sampler.dataset(images, 64, seed=5, skip_batches=3).take(1))[0]
+    np.testing.assert_array_equal(stream[1].numpy(), idx.numpy())
+    # No lag: after an update the very next in-graph draw uses the new scores. With all
+    # scores 0 ties rank in index order, so the last examples are drawn most; give
+    # examples 0-9 the lowest scores and they take over at once.
+    assert np.mean(draw(4)[1].numpy() >= 40) > 0.5
+    sampler.update(tf.range(10, dtype=tf.int64), -tf.ones(10))
+    assert np.mean(draw(4)[1].numpy() < 10) > 0.5
