@@ -33,6 +33,22 @@ def tiny_images():
     return next(iter(ds)).numpy()
 
 
+def all_weights(model):
+    """Every network weight and optimiser variable of a zoo model, as numpy arrays."""
+    out = [w.numpy() for net in model.networks().values() for w in net.weights]
+    return out + [v.numpy() for o in model.optimizers.values() for v in o.variables]
+
+
+def network_weights(model):
+    """Every network weight of a zoo model (no optimiser state), as numpy arrays."""
+    return [w.numpy() for net in model.networks().values() for w in net.weights]
+
+
+def max_difference(a, b, of=all_weights) -> float:
+    """The largest absolute difference between the ``of`` arrays of two models."""
+    return max(float(np.abs(x - y).max()) for x, y in zip(of(a), of(b)))
+
+
 def repeat_batch(x: np.ndarray) -> tf.data.Dataset:
     """An infinite dataset that yields the same batch every step."""
     return tf.data.Dataset.from_tensors(tf.constant(x)).repeat()

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY
+from conftest import TINY, max_difference, network_weights
 
 from zoo import data, training
 from zoo.data import InMemoryBatches
@@ -21,19 +21,6 @@ def make(**kw):
         optimizers={p: keras.optimizers.Adam(1e-3, 0.5, 0.999, epsilon=1e-4) for p in ("d", "g", "e")}
     )
     return model
-
-
-def weights(model):
-    out = [w.numpy() for net in model.networks().values() for w in net.weights]
-    return out + [v.numpy() for o in model.optimizers.values() for v in o.variables]
-
-
-def max_difference(a, b, of=weights):
-    return max(float(np.abs(x - y).max()) for x, y in zip(of(a), of(b)))
-
-
-def network_weights(model):
-    return [w.numpy() for net in model.networks().values() for w in net.weights]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY
+from conftest import TINY, all_weights, max_difference, network_weights
 
 from zoo import data, training
 from zoo.errors import TrainingDiverged, ZooError
@@ -32,19 +32,6 @@ def cheap():
 
 def stream(skip):
     return data.train_dataset("fashion_mnist", 8, seed=0, skip_batches=skip)
-
-
-def all_weights(model):
-    out = [w.numpy() for net in model.networks().values() for w in net.weights]
-    return out + [v.numpy() for o in model.optimizers.values() for v in o.variables]
-
-
-def max_difference(a, b, of=all_weights):
-    return max(float(np.abs(x - y).max()) for x, y in zip(of(a), of(b)))
-
-
-def network_weights(model):
-    return [w.numpy() for net in model.networks().values() for w in net.weights]
 
 
 def test_resume_continues_step_optimiser_and_data_exactly(tmp_path):
