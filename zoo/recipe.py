@@ -439,14 +439,11 @@ def execute(plan: Plan, model, t_start: float | None = None) -> dict:
             raise ZooError(f"the model samples {sampler.n} examples; {s['dataset']} has {len(train_images)}")
         if not plan.resume and plan.recipe.init_sampler is not None:
             plan.recipe.init_sampler(model, args, train_images)
-        make_dataset, batches = None, sampler.batches(train_images, s["batch_size"], s["seed"])
-        if s.get("data") != "in_graph":
-            make_dataset, batches = (
-                (
-                    lambda skip: sampler.dataset(train_images, s["batch_size"], s["seed"], skip)  # noqa: E731
-                ),
-                None,
-            )
+        if s.get("data") == "in_graph":  # drawn in-graph from the scores as they are at each step
+            make_dataset, batches = None, sampler.batches(train_images, s["batch_size"], s["seed"])
+        else:
+            batches = None
+            make_dataset = lambda skip: sampler.dataset(train_images, s["batch_size"], s["seed"], skip)  # noqa: E731
     result = training.train(
         model,
         make_dataset,
