@@ -180,8 +180,9 @@ def load_images(name: str, split: str) -> tuple[tf.data.Dataset, int | None]:
     return _tfds_images(info, ds), None
 
 
-def _to_float(images: tf.Tensor) -> tf.Tensor:
-    return tf.cast(images, tf.float32) / 255.0
+def to_unit_float(x: tf.Tensor) -> tf.Tensor:
+    """uint8 pixels as float32 in [0, 1]; anything else (2-D points, floats) as float32."""
+    return tf.cast(x, tf.float32) / 255.0 if x.dtype == tf.uint8 else tf.cast(x, tf.float32)
 
 
 def train_dataset(
@@ -204,7 +205,7 @@ def train_dataset(
         raise DataError(f"{name} has {count} training images, fewer than the batch size {batch_size}")
     buffer = min(shuffle_buffer, count) if count else shuffle_buffer
     ds = images.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-    ds = ds.batch(batch_size, drop_remainder=True).map(_to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=True).map(to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
     if skip_batches:
         ds = ds.skip(skip_batches)
     options = tf.data.Options()
@@ -253,8 +254,7 @@ class InMemoryBatches:
         tf.cond(tf.not_equal(epoch, self._epoch), redraw, lambda: tf.constant(False))
         start = tf.cast(j * self.batch_size, tf.int32)
         idx = tf.slice(self._perm.read_value(), [start], [self.batch_size])
-        x = tf.gather(self.array, idx)
-        return tf.cast(x, tf.float32) / 255.0 if x.dtype == tf.uint8 else tf.cast(x, tf.float32)
+        return to_unit_float(tf.gather(self.array, idx))
 
 
 # In-graph data for datasets up to this size in memory (Fashion-MNIST: 47 MB).

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from zoo.data import to_unit_float
 from zoo.errors import ZooError
 
 
@@ -91,8 +92,7 @@ class ScoreSampler:
 
         def draw(step):
             idx = self.sample(batch_size, tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)]))
-            x = tf.gather(images, idx)
-            return (tf.cast(x, tf.float32) / 255.0 if x.dtype == tf.uint8 else x), idx
+            return to_unit_float(tf.gather(images, idx)), idx
 
         return draw
 
@@ -103,9 +103,6 @@ class ScoreSampler:
 
         def draw(i):
             idx = self.sample(batch_size, tf.stack([tf.cast(seed, tf.int64), i]))
-            x = tf.gather(images, idx)
-            if x.dtype == tf.uint8:
-                x = tf.cast(x, tf.float32) / 255.0
-            return x, idx
+            return to_unit_float(tf.gather(images, idx)), idx
 
         return tf.data.Dataset.counter(start=skip_batches).map(draw).prefetch(2)

@@ -197,8 +197,9 @@ class AdversarialModel(keras.Model):
         """One Adam(learning_rate, beta_1, beta_2) per player, as in seed 000 A.3.3.
 
         ``jit_compile`` defaults to False: on the 2-core CPU XLA made every workload of
-        ``benchmarks/compare_pytorch.py`` slower (the cpu-preset IGE-GAN 517 -> 11 img/s,
-        the 2-D MLP GAN 1 982 -> 35 steps/s in fused blocks); pass True to use it.
+        ``benchmarks/compare_pytorch.py`` slower (in fused blocks, one invocation each: the
+        cpu-preset IGE-GAN 425 -> 11 img/s, the 2-D MLP GAN 1 982 -> 35 steps/s); pass
+        True to use it.
 
         ``lr_decay`` decays every player's rate with the model's global step (not the
         optimiser's own iterations, which count ``d_steps`` per step for critics).
