@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.files import check_writable_dir, directory_lock, write_text_atomic
 
 TOLERANCE = 1e-5
+# How long an export waits for another export into the same serving root to finish.
+EXPORT_LOCK_WAIT_S = 600.0
 # Runs in a fresh interpreter that imports TensorFlow only, never the zoo.
 _VERIFY = r"""
 import sys
@@ -87,14 +90,15 @@ def next_version(*model_dirs: Path) -> int:
     return max(versions, default=0) + 1
 
 
-def export_network(
+def stage_network(
     network, model_dir: Path, version: int, inputs: dict[str, np.ndarray], out_key: str
 ) -> dict:
-    """Save ``network`` as ``model_dir/<version>`` with a ``serving_default`` signature
-    taking the named float32 ``inputs`` (in the network's input order; sample values,
-    batch dimension dynamic) and returning ``{out_key: ...}``. It is written to a
-    temporary directory beside the version, reloaded in a fresh process, compared with
-    the Keras outputs on the samples (max |diff| <= 1e-5), and only then renamed into place."""
+    """Save ``network`` into a temporary directory inside ``model_dir`` with a
+    ``serving_default`` signature taking the named float32 ``inputs`` (in the network's
+    input order; sample values, batch dimension dynamic) and returning ``{out_key: ...}``;
+    reload it in a fresh process and compare with the Keras outputs on the samples
+    (max |diff| <= 1e-5). Returns ``{"tmp", "path", "version", "max_abs_diff"}``; the
+    caller renames ``tmp`` to ``path`` (``publish``), or removes it."""
     import tensorflow as tf
 
     model_dir = Path(model_dir).resolve()
@@ -109,11 +113,43 @@ def export_network(
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
         expected = np.asarray(_call(network, {k: tf.constant(v) for k, v in inputs.items()}), np.float32)
         diff = _verify(tmp, inputs, expected, out_key)
-        os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"path": str(final), "version": version, "max_abs_diff": diff}
+    return {"tmp": str(tmp), "path": str(final), "version": version, "max_abs_diff": diff}
+
+
+def export_network(
+    network, model_dir: Path, version: int, inputs: dict[str, np.ndarray], out_key: str
+) -> dict:
+    """``stage_network`` and, once verified, rename the version into place."""
+    staged = stage_network(network, model_dir, version, inputs, out_key)
+    os.rename(staged.pop("tmp"), staged["path"])
+    return staged
+
+
+def _remove_debris(serving_root: Path, model_dirs: list[Path]) -> list[str]:
+    """Under the serving root's lock: delete the ``.tmp-*`` directories a killed export
+    left in ``model_dirs``, and any version that exists in some of ``model_dirs`` but
+    not all (a pair an interrupted export published only half of). Returns what went."""
+    removed = []
+    for d in model_dirs:
+        for p in d.glob(".tmp-*") if d.is_dir() else ():
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(str(p))
+    per_dir = [{p.name for p in d.iterdir() if p.name.isdigit()} if d.is_dir() else set() for d in model_dirs]
+    complete = set.intersection(*per_dir) if per_dir else set()
+    for d, versions in zip(model_dirs, per_dir):
+        for v in sorted(versions - complete, key=int):
+            # Out of TF Serving's sight first (a non-numeric name), then deleted.
+            hidden = d / f".tmp-incomplete-{v}"
+            os.rename(d / v, hidden)
+            shutil.rmtree(hidden, ignore_errors=True)
+            removed.append(str(d / v))
+    for stale in (".models.config.tmp", "models.config.tmp"):  # this version's name, the old one
+        if (serving_root / stale).is_file():
+            (serving_root / stale).unlink()
+    return removed
 
 
 _CONFIG_BLOCK = re.compile(r"config\s*\{(.*?)\}", re.S)
@@ -136,33 +172,51 @@ def write_models_config(serving_root: Path, names: list[str], base_prefix: str =
         f'  config {{\n    name: "{n}"\n    base_path: "{p}"\n    model_platform: "tensorflow"\n  }}\n'
         for n, p in sorted(entries.items())
     )
-    tmp = path.with_suffix(".config.tmp")
-    tmp.write_text(f"model_config_list {{\n{body}}}\n")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, f"model_config_list {{\n{body}}}\n")
 
 
 def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name: str | None = None) -> dict:
-    """Export the networks of a zoo run's newest checkpoint that TF Serving should serve
-    (``model.serving_signatures``: the encoder, if any, and the generator) as
-    ``<serving_root>/<name>_<role>/<version>``, one version number for all of them.
+    """Export the networks of a zoo run's newest readable checkpoint that TF Serving
+    should serve (``model.serving_signatures``: the encoder, if any, and the generator)
+    as ``<serving_root>/<name>_<role>/<version>``, one version number for all of them.
 
+    Holds the serving root's lock throughout, so concurrent exports take turns and get
+    distinct versions. Every network is staged and verified before any is renamed into
+    place, so a failed export publishes nothing; a kill between the renames leaves half
+    a pair, which the next export into that root removes (with its ``.tmp-*`` debris).
     Returns a summary with the version, paths and verification differences.
     """
     from zoo.training import load_run, restore_latest
 
     # Absolute paths: the verifier runs in another working directory.
     run_dir, serving_root = Path(run_dir).resolve(), Path(serving_root).resolve()
+    check_writable_dir(serving_root, "serving root")
     config, model = load_run(run_dir)
-    checkpoint = restore_latest(model, run_dir, networks_only=True)
     name = name or config.get("name") or config["family"]
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ZooError(f"model name {name!r} may contain only letters, digits, '_', '.', '-'")
+    checkpoint = restore_latest(model, run_dir, networks_only=True)
+    config_path = serving_root / "models.config"
+    if config_path.exists() and not config_path.is_file():
+        raise ZooError(f"{config_path} exists and is not a file; move it away to export into {serving_root}")
     rng = np.random.default_rng(0)
     targets = {f"{name}_{role}": spec for role, spec in model.serving_signatures(rng).items()}
-    version = next_version(*(serving_root / t for t in targets))
-    summary = {"checkpoint": checkpoint, "version": version, "models": {}}
-    for target, (network, inputs, out_key) in targets.items():
-        summary["models"][target] = export_network(network, serving_root / target, version, inputs, out_key)
-    summary["models_config"] = str(write_models_config(serving_root, list(targets)))
+    with directory_lock(serving_root, wait_s=EXPORT_LOCK_WAIT_S):
+        dirs = [serving_root / t for t in targets]
+        for path in _remove_debris(serving_root, dirs):
+            print(f"note: removed {path}, left by an interrupted export", file=sys.stderr)
+        version = next_version(*dirs)
+        summary = {"checkpoint": checkpoint, "version": version, "models": {}}
+        staged = []
+        try:
+            for target, (network, inputs, out_key) in targets.items():
+                staged.append(stage_network(network, serving_root / target, version, inputs, out_key))
+                summary["models"][target] = {k: v for k, v in staged[-1].items() if k != "tmp"}
+            for item in staged:  # all verified: publish the set together
+                os.rename(item["tmp"], item["path"])
+        except BaseException:
+            for item in staged:
+                shutil.rmtree(item["tmp"], ignore_errors=True)
+            raise
+        summary["models_config"] = str(write_models_config(serving_root, list(targets)))
     return summary

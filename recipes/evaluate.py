@@ -9,6 +9,9 @@ python recipes/evaluate.py --run RUN --extractor inception --inception-weights i
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
 from zoo.sweep import main
 

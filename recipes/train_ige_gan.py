@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
+
+from zoo.errors import ZooError
 from zoo.models.ige_gan import INVERSIONS, SCHEDULES
 from zoo.recipe import Recipe, positive_int, run
 
@@ -31,9 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     steps = settings["steps"]
+    if args.encoder_steps is not None and args.encoder_schedule != "posthoc":
+        raise ZooError("--encoder-steps applies only to --encoder-schedule posthoc")
     encoder_steps = args.encoder_steps or steps // 2
     if args.encoder_schedule == "posthoc" and encoder_steps >= steps:
-        raise SystemExit(f"error: --encoder-steps {encoder_steps} must be smaller than --steps {steps}")
+        raise ZooError(f"--encoder-steps {encoder_steps} must be smaller than --steps {steps}")
     start = steps - encoder_steps if args.encoder_schedule == "posthoc" else 0
     return {
         "inversion": args.inversion,

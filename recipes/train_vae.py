@@ -7,6 +7,9 @@ python recipes/train_vae.py --preset tiny --steps 50
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
 from zoo.recipe import Recipe, run
 

@@ -7,6 +7,9 @@ python recipes/tune.py --family bigan --variant bigan_z_ae --steps-per-trial 100
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
 from zoo.tuning import main
 

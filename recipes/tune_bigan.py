@@ -8,6 +8,9 @@ python recipes/tune_bigan.py --variant mdgan                        # λ_cyc in 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
 from zoo.tuning import load_recipe, main
 

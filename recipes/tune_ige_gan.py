@@ -7,6 +7,9 @@ python recipes/tune_ige_gan.py --lr 1e-4,3e-4 --gp-weight 0 --steps-per-trial 10
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
 from zoo.tuning import load_recipe, main
 

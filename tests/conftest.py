@@ -1,8 +1,12 @@
 """Shared test setup: no downloads, quiet TensorFlow, tiny model configurations."""
 
+import contextlib
+import hashlib
 import os
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 os.environ["ZOO_OFFLINE"] = "1"
 # Cached real-data statistics go to a per-session temporary directory, not ~/.cache.
@@ -67,3 +71,69 @@ def saved_model_signature(path) -> str:
         "serving_default",
     ]
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Takes the lock of argv[1], says so, and holds it until its stdin closes.
+_HOLD = r"""
+import sys
+from zoo.files import directory_lock
+with directory_lock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(directory):
+    """Another process holds ``directory``'s zoo lock for the ``with`` body."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(directory)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        yield proc
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=120)
+
+
+def tree_checksums(root) -> dict:
+    """Every path under ``root`` (lock files aside), files with their SHA-256: "nothing
+    changed" made checkable."""
+    from zoo.files import LOCK_NAME
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(Path(root).rglob("*"))
+        if p.name != LOCK_NAME
+    }
+
+
+def one_update_each(model, x, z, settle: int = 30) -> dict:
+    """For each active player alone: its objective on the fixed batch (x, z) and fixed
+    noise before and after one optimiser step of that player, and the largest change of
+    its weights: {player: (before, after, moved)}. Spectral norm's training calls
+    renormalise D; ``settle`` calls first bring its kernels to their fixed point, so the
+    comparison shows the update, not the renormalisation."""
+    seed = model.seed_generator.state.numpy().copy()
+
+    def value(p):
+        model.seed_generator.state.assign(seed)
+        return float(p.objective(x, z)["loss"])
+
+    out = {}
+    for p in model.active_players():
+        for _ in range(settle):
+            value(p)
+        before = value(p)
+        start = [w.numpy().copy() for w in p.network.trainable_weights]
+        model.seed_generator.state.assign(seed)
+        model._update(p, x, z)
+        moved = max(float(np.abs(a - w.numpy()).max()) for a, w in zip(start, p.network.trainable_weights))
+        out[p.name] = (before, value(p), moved)
+    return out

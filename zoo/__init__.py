@@ -2,14 +2,53 @@
 
 The zoo needs the TensorFlow backend (its trainers use ``tf.GradientTape`` and its
 exports target TensorFlow Serving), so it selects it unless the user already chose.
+
+TensorFlow 2.21 prints two lines at import that ``TF_CPP_MIN_LOG_LEVEL`` does not
+silence (absl's "All log messages before absl::InitializeLog()" warning and oneDNN's
+"custom operations are on" notice, each twice). Users read them as failures, so the
+zoo imports TensorFlow with file descriptor 2 captured and writes back everything
+else it printed; ``TF_CPP_MIN_LOG_LEVEL=0`` shows them again.
 """
 
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+# Exact start-up lines the zoo drops; anything else printed during the import is kept.
+IMPORT_NOISE = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "port.cc:153] oneDNN custom operations are on.",
+)
+
+
+def _import_keras_quietly():
+    import tempfile
+
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0" or "tensorflow" in sys.modules:
+        import keras
+
+        return keras
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(noise in line for noise in IMPORT_NOISE):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+    return keras
+
+
+keras = _import_keras_quietly()
 
 from zoo.errors import ZooError  # noqa: E402
 

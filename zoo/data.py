@@ -113,11 +113,16 @@ def _find_idx(directory: Path, split: str, files: dict = IDX_FILES) -> Path | No
 
 
 def _fashion_mnist_dirs() -> list[tuple[str, Path | None]]:
+    """Where to look for the IDX files: ``$ZOO_FASHION_MNIST_DIR`` alone when it is set
+    (the user's choice is used or fails, never silently replaced), else the Debian package."""
     env = os.environ.get(FASHION_MNIST_ENV)
-    return [
-        (f"${FASHION_MNIST_ENV}", Path(env) if env else None),
-        (DEBIAN_FASHION_MNIST, Path(DEBIAN_FASHION_MNIST)),
-    ]
+    if env:
+        if not Path(env).is_dir():
+            raise DataError(
+                f"${FASHION_MNIST_ENV}={env} is not a directory (unset it to use the system copy)"
+            )
+        return [(f"${FASHION_MNIST_ENV}", Path(env))]
+    return [(f"${FASHION_MNIST_ENV}", None), (DEBIAN_FASHION_MNIST, Path(DEBIAN_FASHION_MNIST))]
 
 
 def _offline() -> bool:
@@ -160,6 +165,8 @@ def load_images(name: str, split: str) -> tuple[tf.data.Dataset, int | None]:
                 searched.append(f"{label} (unset)")
                 continue
             path = _find_idx(directory, split)
+            if path is None and label.startswith("$"):
+                raise DataError(f"{label}={directory} holds no {IDX_FILES[split]}[.gz]")
             if path is None:
                 searched.append(f"{directory} (no {IDX_FILES[split]}[.gz])")
                 continue

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.cli import run_main, write_text_atomic
+from zoo.cli import run_main
 from zoo.errors import ZooError
+from zoo.files import write_text_atomic
 
 # Family name -> constructor arguments beyond the shared ones (each family's defaults
 # otherwise). Families whose networks or data do not fit 2-D points are not listed.

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.cli import configure_tensorflow
 from zoo.errors import TrainingDiverged, ZooError
+from zoo.files import check_writable_dir, directory_lock, write_json
 
 # Flags that --resume may not change (the run's stored value is used).
 FIXED_ON_RESUME = (
@@ -135,12 +137,6 @@ def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
     p.add_argument("--serving-root", default="serving", help="where the export goes (default: ./serving)")
     recipe.add_arguments(p)
     return p
-
-
-def _write_json(path: Path, data: dict) -> None:
-    from zoo.cli import write_text_atomic
-
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: Recipe) -> dict:
@@ -306,6 +302,7 @@ def run(recipe: Recipe, argv: list[str] | None = None) -> int:
     parser = build_parser(recipe)
     args = parser.parse_args(argv)
     t_start = time.perf_counter()
+    configure_tensorflow()
     try:
         return _run(recipe, parser, args, t_start)
     except TrainingDiverged as err:
@@ -344,6 +341,9 @@ def prepare(recipe: Recipe, args: argparse.Namespace, parser: argparse.ArgumentP
             raise ZooError(f"--{flag.replace('_', '-')} does not apply to {recipe.family}")
     resolved = _resolve(args, parser, recipe)
     s, run_dir = resolved["settings"], resolved["run_dir"]
+    check_writable_dir(run_dir, "--out")
+    if not args.no_export:  # fail now, not after the training
+        check_writable_dir(args.serving_root, "--serving-root")
     info = data.dataset_info(s["dataset"])
     if resolved["model"] is None:
         model_config = {
@@ -404,11 +404,16 @@ def _run(recipe: Recipe, parser, args, t_start: float) -> int:
 
 def execute(plan: Plan, model, t_start: float | None = None) -> dict:
     """Train ``model`` as planned, then write grids and ``metrics.json`` and (unless
-    --no-export) export it. Returns the metrics."""
+    --no-export) export it, holding the run directory's lock throughout (a second
+    process on it fails in one line). Returns the metrics."""
+    with directory_lock(plan.run_dir):  # one process per run directory
+        return _execute(plan, model, time.perf_counter() if t_start is None else t_start)
+
+
+def _execute(plan: Plan, model, t_start: float) -> dict:
     from zoo import data, training
     from zoo.metrics import encoder_report, sample_report
 
-    t_start = time.perf_counter() if t_start is None else t_start
     args, s, run_dir, x_test = plan.args, plan.settings, plan.run_dir, plan.x_test
     family, name = plan.family, plan.name
     make_dataset = batches = None
@@ -421,13 +426,12 @@ def execute(plan: Plan, model, t_start: float | None = None) -> dict:
             raise ZooError(
                 f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --out"
             )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(
+        write_json(
             run_dir / "config.json",
             {"family": family, "name": name, "model": model.get_config(), "settings": s},
         )
     else:
-        _write_json(
+        write_json(
             run_dir / "config.json",
             {"family": family, "name": name, "model": plan.model_config, "settings": s},
         )
@@ -477,7 +481,7 @@ def execute(plan: Plan, model, t_start: float | None = None) -> dict:
             "grids": grids,
         }
     )
-    _write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / "metrics.json", metrics)
     print(
         json.dumps(
             {
@@ -500,7 +504,7 @@ def execute(plan: Plan, model, t_start: float | None = None) -> dict:
         summary = export_run(run_dir, args.serving_root)
         metrics["export"] = summary
         metrics["wall_time_s"] = round(time.perf_counter() - t_start, 2)
-        _write_json(run_dir / "metrics.json", metrics)
+        write_json(run_dir / "metrics.json", metrics)
         for name_, info_ in summary["models"].items():
             print(f"exported {name_} version {info_['version']} -> {info_['path']}", flush=True)
     return metrics

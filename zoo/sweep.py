@@ -22,14 +22,14 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from zoo.cli import run_main, write_text_atomic
+from zoo.cli import run_main
 from zoo.errors import ZooError
+from zoo.files import check_writable_dir, directory_lock, write_json, write_text_atomic
 
 # Direction per metric for "best three": +1 higher is better, -1 lower is better,
 # "ref" nearest the reference value (real data's diversity; the prior's norm ratio 1).
@@ -135,10 +135,6 @@ def best_three(rows: list[dict], reference: dict) -> dict[str, list[dict]]:
     return best
 
 
-def _write_json(path: Path, data) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
 def csv_text(rows: list[dict]) -> str:
     columns = list(dict.fromkeys(k for r in rows for k in r))
     buffer = io.StringIO()
@@ -161,10 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args) -> int:
-    from zoo import plots
     from zoo.extractors import choose_extractor
-    from zoo.suite import EvalSettings, RealData, evaluate_model, real_reference
-    from zoo.training import load_run, restore_networks, run_checkpoints
+    from zoo.suite import EvalSettings, RealData, real_reference
+    from zoo.training import load_run, run_checkpoints
 
     runs = [Path(r) for r in args.run]
     if len(set(r.resolve() for r in runs)) != len(runs):
@@ -172,10 +167,8 @@ def _main(args) -> int:
     loaded = []  # (name, config, model, [(step, path)])
     for run_dir in runs:
         config, model = load_run(run_dir)
-        checkpoints = run_checkpoints(run_dir)
-        loaded.append(
-            (run_dir.name, config, model, checkpoints if args.checkpoints == "all" else checkpoints[-1:])
-        )
+        checkpoints = run_checkpoints(run_dir, newest_only=args.checkpoints != "all")
+        loaded.append((run_dir.name, config, model, checkpoints))
     datasets = {c["settings"]["dataset"] for _, c, _, _ in loaded}
     if len(datasets) > 1:
         raise ZooError(
@@ -203,6 +196,7 @@ def _main(args) -> int:
             runs[0] / "evaluation" if len(runs) == 1 else Path(f"evaluation-{time.strftime('%Y%m%d-%H%M%S')}")
         )
     )
+    check_writable_dir(out, "--out")
     extractor = choose_extractor(dataset, args.extractor, args.inception_weights)
     t0 = time.perf_counter()
     real = RealData(dataset, extractor, settings, args.cache_dir)
@@ -210,7 +204,16 @@ def _main(args) -> int:
     print(
         f"real data ready ({dataset}, {extractor.name}, n={settings.n_samples}) in {time.perf_counter() - t0:.1f} s"
     )
-    out.mkdir(parents=True, exist_ok=True)
+    with directory_lock(out):
+        return _evaluate_runs(out, loaded, real, reference)
+
+
+def _evaluate_runs(out: Path, loaded: list, real, reference: dict) -> int:
+    """Score every chosen checkpoint and write the outputs into ``out`` (locked)."""
+    from zoo import plots
+    from zoo.suite import evaluate_model
+    from zoo.training import restore_networks
+
     rows, latest, norms, loglik = [], {}, {}, {}
     for name, _, model, checkpoints in loaded:
         for step, path in checkpoints:
@@ -230,8 +233,8 @@ def _main(args) -> int:
             count = len(arrays["log_likelihood"])
             loglik[f"{name}: x"] = (arrays["psnr"][:count], arrays["log_likelihood"])
             loglik[f"{name}: G(E(x))"] = (arrays["psnr"][:count], arrays["log_likelihood_reconstructions"])
-    _write_json(out / "metrics.json", latest[loaded[0][0]] if len(loaded) == 1 else latest)
-    _write_json(out / "reference.json", reference)
+    write_json(out / "metrics.json", latest[loaded[0][0]] if len(loaded) == 1 else latest, sort_keys=False)
+    write_json(out / "reference.json", reference, sort_keys=False)
     write_text_atomic(out / "checkpoints.csv", csv_text(rows))
     best = best_three(rows, reference)
     write_text_atomic(out / "best.md", best_markdown(best))

@@ -88,6 +88,11 @@ class AdversarialModel(keras.Model):
     # log p(x) (``zoo.ais``). False for a prior on the sphere (AGE) or a generator that
     # draws extra noise (IVE-GAN).
     GAUSSIAN_LATENT: bool = True
+    # A logged loss beyond this in absolute value is divergence, as NaN is. The families'
+    # losses stay far below it when they train: per-image -ELBO of a 64x64x3 VAE is
+    # ~1e4 at its worst, a WGAN-GP critic's few hundred; a runaway (--lr 1e8) passes
+    # 1e7 within a few dozen steps while still finite.
+    DIVERGENCE_BOUND: float = 1e6
 
     def __init__(
         self,
@@ -125,9 +130,12 @@ class AdversarialModel(keras.Model):
         self.phase = self.PHASES[0]
         self.optimizers: dict[str, keras.optimizers.Optimizer] = {}
         self._trackers: dict[str, keras.metrics.Mean] = {}
-        # The first global step whose losses were not finite (-1: none); exact inside
-        # fused blocks, read by ``zoo.training.NanGuard``. Not checkpointed.
-        self.nonfinite_step = keras.Variable(-1, dtype="int64", trainable=False, name="nonfinite_step")
+        # The first global step whose logged values were not finite or beyond
+        # ``divergence_bound`` in absolute value (-1: none), and the largest |value| then;
+        # exact inside fused blocks, read by ``zoo.training.DivergenceGuard``. Not checkpointed.
+        self.diverged_step = keras.Variable(-1, dtype="int64", trainable=False, name="diverged_step")
+        self.diverged_value = keras.Variable(0.0, dtype="float32", trainable=False, name="diverged_value")
+        self.divergence_bound = self.DIVERGENCE_BOUND
         self.batch_source: Callable[[tf.Tensor], object] | None = None
 
     # ----------------------------------------------------------------- family API
@@ -192,9 +200,14 @@ class AdversarialModel(keras.Model):
         lr_decay: LearningRateDecay | None = None,
         optimizers: dict[str, keras.optimizers.Optimizer] | None = None,
         jit_compile: bool = False,
+        divergence_bound: float | None = None,
         **kwargs,
     ) -> None:
         """One Adam(learning_rate, beta_1, beta_2) per player, as in seed 000 A.3.3.
+
+        ``divergence_bound`` (default ``DIVERGENCE_BOUND``): a step whose logged losses
+        are NaN/Inf or exceed it in absolute value counts as divergence (``zoo.training``
+        then stops the run).
 
         ``jit_compile`` defaults to False: on the 2-core CPU XLA made every workload of
         ``benchmarks/compare_pytorch.py`` slower (in fused blocks, one invocation each: the
@@ -206,6 +219,10 @@ class AdversarialModel(keras.Model):
         ``optimizers`` may replace some of them by player name (e.g. ``{"e": ...}``).
         """
         super().compile(jit_compile=jit_compile, **kwargs)
+        if divergence_bound is not None:
+            if not float(divergence_bound) > 0:
+                raise ZooError(f"divergence_bound must be > 0, got {divergence_bound}")
+            self.divergence_bound = float(divergence_bound)
         players = self.all_players()
         names = [p.name for p in players]
         unknown = sorted(set(optimizers or {}) - set(names))
@@ -285,18 +302,21 @@ class AdversarialModel(keras.Model):
             for p in others:
                 results.update(self._update(p, x, z))
         self.step.assign_add(1)
-        self.record_nonfinite(results)
+        self.record_divergence(results)
         for name, value in results.items():
             self._trackers[name].update_state(value)
         return {name: self._trackers[name].result() for name in results}
 
-    def record_nonfinite(self, results: dict) -> None:
-        """Keep the first step (``self.step``) at which any value of ``results`` was NaN/Inf."""
-        finite = tf.reduce_all(
-            [tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32))) for v in results.values()]
-        )
-        first = tf.logical_and(tf.logical_not(finite), self.nonfinite_step < 0)
-        self.nonfinite_step.assign(tf.where(first, tf.cast(self.step, tf.int64), self.nonfinite_step))
+    def record_divergence(self, results: dict) -> None:
+        """Keep the first step (``self.step``) at which a value of ``results`` was NaN/Inf
+        or beyond ``divergence_bound``, and that step's largest |value| (NaN included)."""
+        flat = tf.concat([tf.reshape(tf.cast(v, tf.float32), [-1]) for v in results.values()], 0)
+        finite = tf.reduce_all(tf.math.is_finite(flat))
+        largest = tf.where(finite, tf.reduce_max(tf.abs(flat)), float("nan"))
+        bad = tf.logical_or(tf.logical_not(finite), largest > self.divergence_bound)
+        first = tf.logical_and(bad, self.diverged_step < 0)
+        self.diverged_step.assign(tf.where(first, tf.cast(self.step, tf.int64), self.diverged_step))
+        self.diverged_value.assign(tf.where(first, largest, self.diverged_value))
 
     # -------------------------------------------------------------- fused steps
     def make_train_function(self, force: bool = False):
@@ -343,7 +363,9 @@ class AdversarialModel(keras.Model):
             self.batch_source, self.steps_per_execution = source, k
             self.train_function = None
         ticks = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).repeat()
-        return self.fit(ticks, steps_per_epoch=steps, epochs=1, verbose=verbose, callbacks=list(callbacks))
+        return self.fit(
+            ticks, steps_per_epoch=steps, epochs=1, verbose=verbose, callbacks=list(callbacks), shuffle=False
+        )
 
     # ---------------------------------------------------------------- persistence
     def training_state(self) -> dict:

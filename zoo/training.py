@@ -35,26 +35,34 @@ class RunResult:
     checkpoints: list[str]
 
 
-class NanGuard(keras.callbacks.Callback):
-    """Stops training after the first call (a fused block of steps) whose logged values
-    are not finite, and remembers which value and the exact step the model recorded
-    (``AdversarialModel.nonfinite_step``)."""
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training after the first call (a fused block of steps) in which the model
+    recorded a non-finite loss or one beyond its ``divergence_bound``
+    (``AdversarialModel.diverged_step``), and remembers the step and the value."""
 
     def __init__(self):
         super().__init__()
-        self.bad: tuple[str, float, int] | None = None
+        self.bad: tuple[str, int] | None = None
 
     def on_train_begin(self, logs=None):
-        self.model.nonfinite_step.assign(-1)
+        self.model.diverged_step.assign(-1)
 
     def on_train_batch_end(self, batch, logs=None):
-        first = int(self.model.nonfinite_step.numpy())
-        values = {name: float(value) for name, value in (logs or {}).items()}
-        bad = [(name, value) for name, value in values.items() if not math.isfinite(value)]
-        if bad or first >= 0:
-            name, value = bad[0] if bad else ("a loss", float("nan"))
-            self.bad = (name, value, first if first >= 0 else int(self.model.step.numpy()))
-            self.model.stop_training = True
+        first = int(self.model.diverged_step.numpy())
+        if first < 0:
+            return
+        value = float(self.model.diverged_value.numpy())
+        logged = {name: float(v) for name, v in (logs or {}).items()}
+        # Name the loss: a non-finite one, else the largest (means over the block so far).
+        bad = [name for name, v in logged.items() if not math.isfinite(v)]
+        name = bad[0] if bad else max(logged, key=lambda n: abs(logged[n]), default="a loss")
+        if math.isfinite(value):
+            bound = self.model.divergence_bound
+            what = f"{name} reached {value:.3g}, beyond the divergence bound {bound:g},"
+        else:
+            what = f"{name} became {logged.get(name, value)}"
+        self.bad = (what, first)
+        self.model.stop_training = True
 
 
 # Fused blocks are at most this many steps (one Python round trip per block).
@@ -171,20 +179,95 @@ class EvalLogger(keras.callbacks.Callback):
         print(f"eval step {step}  " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()), flush=True)
 
 
+CHECKPOINT_PREFIX = "ckpt"
+
+
+def checkpoint_paths(directory: str | Path) -> list[tuple[int, str]]:
+    """(step, path) of every checkpoint in ``directory``, oldest first: the index file's
+    list, or, with the index missing, every ``ckpt-N.index`` there (``[]`` if none)."""
+    directory = Path(directory)
+    state = tf.train.get_checkpoint_state(str(directory)) if directory.is_dir() else None
+    if state is not None and state.all_model_checkpoint_paths:
+        paths = list(state.all_model_checkpoint_paths)
+    else:
+        paths = [str(p.with_suffix("")) for p in directory.glob(f"{CHECKPOINT_PREFIX}-*.index")]
+    found = []
+    for path in paths:
+        number = path.rsplit("-", 1)[-1]
+        if number.isdigit():
+            found.append((int(number), str(directory / Path(path).name)))
+    return sorted(found)
+
+
+def checkpoint_problem(path: str) -> str | None:
+    """Why checkpoint ``path`` cannot be read, or ``None`` when every tensor in it reads
+    back (TensorFlow checks each tensor's CRC32C as it reads it)."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as err:  # noqa: BLE001 (a cut .data file raises IndexError, bad bytes DataLossError)
+        lines = str(err).strip().splitlines()
+        return (lines[0] if lines else type(err).__name__)[:200]
+    return None
+
+
+def intact_checkpoints(directory: str | Path, newest_only: bool = True) -> list[tuple[int, str]]:
+    """The readable checkpoints of ``directory``, oldest first (only the newest readable
+    one with ``newest_only``). Each unreadable one newer than that gets a one-line
+    warning on stderr; ``ZooError`` when there are checkpoints but none is readable."""
+    found = checkpoint_paths(directory)
+    good = []
+    for step, path in reversed(found):
+        problem = checkpoint_problem(path)
+        if problem is not None:
+            print(f"warning: checkpoint {path} is unreadable ({problem}); skipping it", file=sys.stderr)
+            continue
+        good.append((step, path))
+        if newest_only:
+            break
+    if found and not good:
+        raise ZooError(f"no readable checkpoint in {directory}: all {len(found)} are damaged")
+    return good[::-1]
+
+
 def checkpoint_manager(model: AdversarialModel, run_dir: str | Path) -> tf.train.CheckpointManager:
     """The run's manager over ``run_dir/checkpoints`` (every checkpoint is kept, as the
-    seed-000 evaluation protocol scores all of them)."""
+    seed-000 evaluation protocol scores all of them). A missing index file (the
+    ``checkpoint`` file) is rebuilt from the checkpoint files first."""
+    directory = Path(run_dir) / "checkpoints"
+    found = checkpoint_paths(directory)
+    if found and tf.train.get_checkpoint_state(str(directory)) is None:
+        paths = [p for _, p in found]
+        # TF2 has no public writer of the index. The manager keeps only listed paths that
+        # have a timestamp, so each gets its files' modification time.
+        tf.compat.v1.train.update_checkpoint_state(
+            str(directory),
+            paths[-1],
+            all_model_checkpoint_paths=paths,
+            all_model_checkpoint_timestamps=[Path(p + ".index").stat().st_mtime for p in paths],
+        )
+        print(
+            f"note: rebuilt the checkpoint index of {directory} from {len(found)} checkpoints",
+            file=sys.stderr,
+        )
     return tf.train.CheckpointManager(
-        model.checkpoint(), str(Path(run_dir) / "checkpoints"), max_to_keep=None, step_counter=model.step
+        model.checkpoint(),
+        str(directory),
+        max_to_keep=None,
+        step_counter=model.step,
+        checkpoint_name=CHECKPOINT_PREFIX,
     )
 
 
 def restore_latest(model: AdversarialModel, run_dir: str | Path, networks_only: bool = False) -> str:
-    """Restore the newest checkpoint of a run into ``model``; returns its path."""
+    """Restore the newest readable checkpoint of a run into ``model`` (a damaged newer
+    one is skipped with a warning); returns its path."""
     directory = Path(run_dir) / "checkpoints"
-    latest = tf.train.latest_checkpoint(str(directory))
-    if latest is None:
+    intact = intact_checkpoints(directory)
+    if not intact:
         raise ZooError(f"no checkpoint in {directory}")
+    latest = intact[-1][1]
     if networks_only:
         restore_networks(model, latest)
     else:
@@ -210,12 +293,14 @@ def load_run(run_dir: str | Path) -> tuple[dict, AdversarialModel]:
     return config, family_class(family).from_config(model_config)
 
 
-def run_checkpoints(run_dir: str | Path) -> list[tuple[int, str]]:
-    """(step, path) of every checkpoint of a run, oldest first."""
-    state = tf.train.get_checkpoint_state(str(Path(run_dir) / "checkpoints"))
-    if state is None or not state.all_model_checkpoint_paths:
-        raise ZooError(f"no checkpoint in {Path(run_dir) / 'checkpoints'}")
-    return [(int(path.rsplit("-", 1)[-1]), path) for path in state.all_model_checkpoint_paths]
+def run_checkpoints(run_dir: str | Path, newest_only: bool = False) -> list[tuple[int, str]]:
+    """(step, path) of the readable checkpoints of a run, oldest first (damaged ones are
+    skipped with a warning); ``ZooError`` when there is none."""
+    directory = Path(run_dir) / "checkpoints"
+    found = intact_checkpoints(directory, newest_only)
+    if not found:
+        raise ZooError(f"no checkpoint in {directory}")
+    return found
 
 
 def restore_networks(model: AdversarialModel, checkpoint: str) -> None:
@@ -247,7 +332,8 @@ def train(
     ``fused_steps(...)`` steps chosen so that checkpoints, progress lines, TensorBoard
     scalars and callbacks with an ``every`` attribute fall on block ends. Without
     ``resume`` an existing checkpoint directory is an error (nothing is overwritten).
-    Raises ``TrainingDiverged`` on a NaN/Inf loss, keeping the last good checkpoint.
+    Raises ``TrainingDiverged`` on a NaN/Inf loss or one beyond the model's
+    ``divergence_bound``, keeping the last good checkpoint.
     ``callbacks`` run after the built-in ones (e.g. ``EvalLogger``).
     """
     if steps < 1 or checkpoint_every < 1:
@@ -259,14 +345,16 @@ def train(
     if resume:
         if manager.latest_checkpoint is None:
             raise ZooError(f"--resume: no checkpoint to resume in {run_dir / 'checkpoints'}")
-        model.checkpoint().restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        latest = restore_latest(model, run_dir)
+        if latest != manager.latest_checkpoint:  # the newer, damaged ones are retrained
+            print(f"resuming from {latest}", file=sys.stderr)
     elif manager.latest_checkpoint is not None:
         raise ZooError(
             f"{run_dir} already holds checkpoints (latest {manager.latest_checkpoint}); "
             "pass --resume to continue it or choose another --out"
         )
     start = int(model.step.numpy())
-    guard, extra = NanGuard(), list(callbacks)
+    guard, extra = DivergenceGuard(), list(callbacks)
     scalars = ScalarLogger(run_dir / "logs", every=min(log_every, 50))
     callbacks = [guard, scalars]
     if verbose:
@@ -289,13 +377,18 @@ def train(
             if model.batch_source is not None or model.steps_per_execution != k:
                 model.batch_source, model.steps_per_execution, model.train_function = None, k, None
             model.fit(
-                make_dataset(step), steps_per_epoch=end - step, epochs=1, verbose=0, callbacks=callbacks
+                make_dataset(step),
+                steps_per_epoch=end - step,
+                epochs=1,
+                verbose=0,
+                callbacks=callbacks,
+                shuffle=False,  # the stream is shuffled by its seed
             )
         seconds += time.perf_counter() - t0
         if guard.bad is not None:
-            name, value, bad_step = guard.bad
+            what, bad_step = guard.bad
             kept = manager.latest_checkpoint or "none (no checkpoint was written yet)"
-            raise TrainingDiverged(f"{name} became {value} at step {bad_step}; last good checkpoint: {kept}")
+            raise TrainingDiverged(f"{what} at step {bad_step}; last good checkpoint: {kept}")
         step = int(model.step.numpy())
         if step % checkpoint_every == 0 or step >= steps:
             saved.append(manager.save(checkpoint_number=step))

@@ -39,8 +39,8 @@ from pathlib import Path
 import keras_tuner as kt
 import numpy as np
 
-from zoo.cli import write_text_atomic
 from zoo.errors import TrainingDiverged, ZooError
+from zoo.files import write_json, write_text_atomic
 
 SHARED_GRID = {"lr": ("1e-4", "3e-4", "1e-3"), "gp-weight": ("1", "3", "10"), "d-steps": ("1", "2")}
 _CYCLE = ("3", "5", "6", "7", "8", "9")
@@ -229,7 +229,7 @@ class ZooHyperModel(kt.HyperModel):
                 raise
             record.update(diverged=True, error=str(err))
         record["seconds"] = round(time.perf_counter() - t0, 1)
-        write_text_atomic(run_dir.parent / "evaluation.json", json.dumps(record, indent=2) + "\n")
+        write_json(run_dir.parent / "evaluation.json", record, sort_keys=False)
         return self.floats(record)
 
     def _evaluate(self, model, run_dir: Path) -> dict:

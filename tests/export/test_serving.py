@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import TINY, saved_model_signature
+from conftest import TINY, saved_model_signature, tree_checksums
 
 from export import serving
 from zoo import data, training
@@ -121,3 +121,60 @@ def test_failed_verification_leaves_nothing(run_dir, tmp_path, monkeypatch):
 def test_not_a_run_directory(tmp_path):
     with pytest.raises(ZooError, match="is not a zoo run"):
         serving.export_run(tmp_path, tmp_path / "out")
+
+
+def test_concurrent_exports_into_one_root_get_distinct_versions(run_dir, tmp_path):
+    root = tmp_path / "serving"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cmd = [sys.executable, "-m", "export", "--run", str(run_dir), "--out", str(root)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in "ab"
+    ]
+    results = [(p.wait(timeout=600), *p.communicate()) for p in procs]
+    assert [rc for rc, _, _ in results] == [0, 0], [err[-500:] for _, _, err in results]
+    assert sorted(json.loads(out)["version"] for _, out, _ in results) == [1, 2]
+    for name in ("ige_gan_encoder", "ige_gan_generator"):
+        assert sorted(p.name for p in (root / name).iterdir()) == ["1", "2"]  # no .tmp left either
+
+
+def test_an_interrupted_export_is_cleaned_up_by_the_next(run_dir, tmp_path, capsys):
+    import shutil
+
+    serving.export_run(run_dir, tmp_path)
+    enc, gen = tmp_path / "ige_gan_encoder", tmp_path / "ige_gan_generator"
+    # A kill between the two renames: encoder version 2 live, generator version 2 not;
+    # a kill while saving: a .tmp directory; a kill while writing models.config.
+    shutil.copytree(enc / "1", enc / "2")
+    (gen / ".tmp-2-killed").mkdir()
+    (tmp_path / ".models.config.tmp").write_text("half")
+    summary = serving.export_run(run_dir, tmp_path)
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: removed")]
+    assert len(notes) == 2 and any("ige_gan_encoder/2" in n for n in notes)
+    assert summary["version"] == 2
+    assert sorted(p.name for p in enc.iterdir()) == sorted(p.name for p in gen.iterdir()) == ["1", "2"]
+    assert not (tmp_path / ".models.config.tmp").exists()
+
+
+def test_an_unreplaceable_models_config_fails_before_any_version_goes_live(run_dir, tmp_path):
+    serving.export_run(run_dir, tmp_path)
+    (tmp_path / "models.config").unlink()
+    (tmp_path / "models.config").mkdir()
+    before = tree_checksums(tmp_path)
+    with pytest.raises(ZooError, match=r"models.config exists and is not a file"):
+        serving.export_run(run_dir, tmp_path)
+    assert tree_checksums(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", ["file", "read-only"])
+def test_export_cli_unwritable_out_is_one_line(run_dir, tmp_path, kind, capsys):
+    from export.__main__ import main
+
+    out = tmp_path / "afile" if kind == "file" else "/proc/zoo-serving"  # /proc: read-only even for root
+    if kind == "file":
+        out.write_text("keep me")
+    assert main(["--run", str(run_dir), "--out", str(out)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: serving root") and ("not a directory" in line or "cannot write" in line)
+    if kind == "file":
+        assert out.read_text() == "keep me"

@@ -97,3 +97,21 @@ def test_bad_input_is_one_line_and_exit_1(runs, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--run", str(ige), "--n-samples", "0"])
     assert exit_info.value.code == 2
+
+
+def test_a_truncated_newest_checkpoint_is_skipped_and_a_run_without_intact_ones_is_one_line(tmp_path, capsys):
+    run = _save_run(tmp_path / "ige", IGEGAN(**TINY), "ige_gan", steps=(1, 2))
+    (newest,) = (run / "checkpoints").glob("ckpt-2.data-*")
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    out = tmp_path / "eval"
+    assert main(["--run", str(run), "--out", str(out), *SMALL, str(tmp_path / "cache")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: checkpoint" in err and "ckpt-2 is unreadable" in err
+    rows = (out / "checkpoints.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("ige,1,")  # the newest intact one
+    (oldest,) = (run / "checkpoints").glob("ckpt-1.data-*")
+    oldest.write_bytes(b"\0" * oldest.stat().st_size)
+    assert main(["--run", str(run), "--out", str(tmp_path / "eval2"), *SMALL, str(tmp_path / "cache")]) == 1
+    (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert "no readable checkpoint" in line and "all 2 are damaged" in line
+    assert not (tmp_path / "eval2").exists()  # no empty output directory left behind

@@ -75,15 +75,33 @@ def test_corrupt_gzip_and_bad_magic(tmp_path, monkeypatch):
 
 
 def test_missing_everywhere_lists_every_place(tmp_path, monkeypatch):
-    monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path / "empty"))
+    monkeypatch.delenv("ZOO_FASHION_MNIST_DIR", raising=False)
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", str(tmp_path / "no-debian"))
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     with pytest.raises(DataError) as err:
         data.test_images("fashion_mnist")
     message = str(err.value)
     assert "\n" not in message
-    for place in ("empty", "no-debian", "tensorflow-datasets", "apt-get install dataset-fashion-mnist"):
+    for place in (
+        "$ZOO_FASHION_MNIST_DIR (unset)",
+        "no-debian",
+        "tensorflow-datasets",
+        "apt-get install dataset-fashion-mnist",
+    ):
         assert place in message
+
+
+def test_a_set_directory_is_the_only_place_searched(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path / "missing"))
+    with pytest.raises(DataError, match=r"^\$ZOO_FASHION_MNIST_DIR=.*missing is not a directory"):
+        data.test_images("fashion_mnist")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path / "empty"))
+    with pytest.raises(DataError, match=r"empty holds no t10k-images-idx3-ubyte\[.gz\]$"):
+        data.test_images("fashion_mnist")  # the system copy exists, and is not used
+    with pytest.raises(DataError, match="labels not found"):
+        data.fashion_mnist_labels("test")
 
 
 def test_unknown_dataset():

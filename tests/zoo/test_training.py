@@ -179,3 +179,86 @@ def test_learning_rate_decay_follows_the_global_step():
     )
     with pytest.raises(ZooError, match="rate"):
         LearningRateDecay(rate=1.5)
+
+
+def truncate(path, keep=0.5):
+    """Cut a file to ``keep`` of its length, as a full disk or a killed copy leaves it."""
+    raw = path.read_bytes()
+    path.write_bytes(raw[: int(len(raw) * keep)])
+
+
+@pytest.fixture
+def two_checkpoints(tmp_path):
+    """A run with ckpt-2 and ckpt-4 whose newest .data file is cut short, and the
+    weights as they were at step 2."""
+    model = cheap()
+    training.train(model, stream, steps=2, batch_size=8, run_dir=tmp_path, checkpoint_every=2, verbose=False)
+    at_two = network_weights(model)
+    training.train(
+        model, stream, steps=4, batch_size=8, run_dir=tmp_path, checkpoint_every=2, resume=True, verbose=False
+    )
+    (data_file,) = (tmp_path / "checkpoints").glob("ckpt-4.data-*")
+    truncate(data_file)
+    return tmp_path, at_two
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_newest_intact_one(two_checkpoints, capsys):
+    run_dir, at_two = two_checkpoints
+    assert training.checkpoint_problem(str(run_dir / "checkpoints" / "ckpt-2")) is None
+    assert training.checkpoint_problem(str(run_dir / "checkpoints" / "ckpt-4")) is not None
+    clone = cheap()
+    assert training.restore_latest(clone, run_dir).endswith("ckpt-2")
+    (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning:")]
+    assert "ckpt-4 is unreadable" in line and "skipping it" in line
+    assert int(clone.step.numpy()) == 2
+    assert max(float(np.abs(a - b).max()) for a, b in zip(network_weights(clone), at_two)) == 0.0
+    assert [s for s, _ in training.run_checkpoints(run_dir)] == [2]
+    # --resume continues from step 2 and writes a good ckpt-4 over the damaged one.
+    training.train(
+        clone, stream, steps=4, batch_size=8, run_dir=run_dir, checkpoint_every=2, resume=True, verbose=False
+    )
+    assert training.checkpoint_problem(str(run_dir / "checkpoints" / "ckpt-4")) is None
+    assert [s for s, _ in training.run_checkpoints(run_dir)] == [2, 4]
+
+
+def test_no_intact_checkpoint_is_one_line(two_checkpoints):
+    run_dir, _ = two_checkpoints
+    (data_file,) = (run_dir / "checkpoints").glob("ckpt-2.data-*")
+    data_file.write_bytes(b"\0" * data_file.stat().st_size)  # same size, wrong bytes (CRC)
+    with pytest.raises(ZooError, match=r"no readable checkpoint in .*checkpoints: all 2 are damaged"):
+        training.restore_latest(cheap(), run_dir)
+
+
+def test_a_deleted_checkpoint_index_is_rebuilt_so_resume_works(tmp_path, capsys):
+    model = cheap()
+    training.train(model, stream, steps=4, batch_size=8, run_dir=tmp_path, checkpoint_every=2, verbose=False)
+    (tmp_path / "checkpoints" / "checkpoint").unlink()
+    assert [s for s, _ in training.run_checkpoints(tmp_path)] == [2, 4]  # readers need no index
+    with pytest.raises(ZooError, match="already holds checkpoints"):  # a fresh run is still refused
+        training.train(cheap(), stream, steps=6, batch_size=8, run_dir=tmp_path, checkpoint_every=2)
+    clone = cheap()
+    training.train(
+        clone, stream, steps=6, batch_size=8, run_dir=tmp_path, checkpoint_every=2, resume=True, verbose=False
+    )
+    assert "rebuilt the checkpoint index" in capsys.readouterr().err
+    assert [s for s, _ in training.checkpoint_paths(tmp_path / "checkpoints")] == [2, 4, 6]
+    state = tf.train.get_checkpoint_state(str(tmp_path / "checkpoints"))
+    assert [p.rsplit("-", 1)[-1] for p in state.all_model_checkpoint_paths] == ["2", "4", "6"]
+
+
+def test_a_runaway_loss_that_stays_finite_stops_the_run(tmp_path):
+    model = cheap()
+    model.compile(learning_rate=1e-3, divergence_bound=1e-3)  # any real loss is beyond it
+    with pytest.raises(TrainingDiverged, match=r"reached .*, beyond the divergence bound 0.001, at step 1;"):
+        training.train(
+            model, stream, steps=4, batch_size=8, run_dir=tmp_path, checkpoint_every=2, verbose=False
+        )
+    assert not (tmp_path / "checkpoints").exists() or not list((tmp_path / "checkpoints").iterdir())
+    model = cheap()
+    model.compile(learning_rate=1e-3)  # the default bound: the same run trains
+    assert model.divergence_bound == model.DIVERGENCE_BOUND == 1e6
+    training.train(
+        model, stream, steps=2, batch_size=8, run_dir=tmp_path / "b", checkpoint_every=2, verbose=False
+    )
+    with pytest.raises(ZooError, match="divergence_bound must be > 0"):
+        model.compile(divergence_bound=0)

@@ -1,0 +1,151 @@
+"""Faults a user meets, through the recipes' command line: concurrent runs on one --out,
+unwritable paths, inapplicable flags, a strict ZOO_FASHION_MNIST_DIR, a runaway loss,
+and recipes that import their own checkout. Each asserts the exit code, the one
+``error:`` line and that earlier data did not change."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import lock_held_elsewhere, tree_checksums
+
+from zoo.recipe import run as run_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "recipes" / "train_ige_gan.py"
+TINY_RUN = ["--preset", "tiny", "--steps", "2", "--checkpoint-every", "2", "--log-every", "2"]
+
+
+def in_process(args: list[str]) -> int:
+    spec = importlib.util.spec_from_file_location("train_ige_gan", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return run_recipe(module.RECIPE, args)
+
+
+def error_line(capsys) -> str:
+    (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    return line
+
+
+def test_two_runs_racing_on_one_out_one_wins_and_nothing_is_mixed(tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    procs = {
+        seed: subprocess.Popen(
+            [sys.executable, str(RECIPE), *TINY_RUN, "--seed", str(seed), "--out", str(out), "--no-export"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+        )
+        for seed in (1, 2)
+    }
+    results = {seed: (p.wait(timeout=600), *p.communicate()) for seed, p in procs.items()}
+    codes = sorted(rc for rc, _, _ in results.values())
+    assert codes == [0, 1], {s: err[-800:] for s, (_, _, err) in results.items()}
+    (winner,) = [s for s, (rc, _, _) in results.items() if rc == 0]
+    (loser,) = [s for s, (rc, _, _) in results.items() if rc == 1]
+    err = results[loser][2]
+    assert "Traceback" not in err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert "in use by another zoo process" in line or "already holds checkpoints" in line
+    # The run directory is the winner's alone: its seed, its metrics, one event file.
+    assert json.loads((out / "config.json").read_text())["settings"]["seed"] == winner
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 2
+    assert len(list((out / "logs").glob("events.out.tfevents.*"))) == 1
+
+
+def test_a_run_in_use_refuses_resume_and_evaluation_and_changes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert in_process([*TINY_RUN, "--out", str(out), "--no-export"]) == 0
+    before = tree_checksums(out)
+    with lock_held_elsewhere(out):
+        assert in_process(["--out", str(out), "--resume", "--steps", "4", "--no-export"]) == 1
+        assert "in use by another zoo process" in error_line(capsys)
+        from zoo.sweep import main as evaluate
+
+        assert evaluate(["--run", str(out), "--out", str(out), "--extractor", "domain"]) == 1
+        assert "in use by another zoo process" in error_line(capsys)
+    assert tree_checksums(out) == before
+
+
+@pytest.mark.parametrize(
+    "flag,kind",
+    [("--out", "file"), ("--out", "read-only"), ("--serving-root", "file"), ("--serving-root", "read-only")],
+)
+def test_unusable_paths_fail_in_one_line_before_training(flag, kind, tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep me")
+    path = str(target) if kind == "file" else "/proc/zoo-dir"  # /proc: read-only even for root
+    args = [*TINY_RUN, "--out", str(tmp_path / "run"), "--serving-root", str(tmp_path / "serving")]
+    args[args.index(flag) + 1] = path
+    assert in_process(args) == 1
+    line = error_line(capsys)
+    assert line.startswith(f"error: {flag} {path}:")
+    assert ("not a directory" in line) if kind == "file" else ("cannot write to /proc" in line)
+    assert sorted(os.listdir(tmp_path)) == ["afile"] and target.read_text() == "keep me"
+
+
+def test_encoder_steps_with_the_joint_schedule_is_an_error(tmp_path, capsys):
+    assert in_process([*TINY_RUN, "--encoder-steps", "1", "--out", str(tmp_path / "run")]) == 1
+    assert "--encoder-steps applies only to --encoder-schedule posthoc" in error_line(capsys)
+    args = [*TINY_RUN, "--encoder-schedule", "posthoc", "--encoder-steps", "2", "--out", str(tmp_path / "r")]
+    assert in_process(args) == 1
+    assert "--encoder-steps 2 must be smaller than --steps 2" in error_line(capsys)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_a_set_fashion_mnist_dir_is_used_or_fails_never_replaced(kind, tmp_path, monkeypatch, capsys):
+    directory = tmp_path / "fmnist"
+    if kind == "empty":
+        directory.mkdir()
+    monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(directory))
+    assert in_process([*TINY_RUN, "--out", str(tmp_path / "run")]) == 1
+    line = error_line(capsys)
+    assert f"$ZOO_FASHION_MNIST_DIR={directory}" in line
+    assert (
+        ("is not a directory" in line) if kind == "missing" else ("holds no t10k-images-idx3-ubyte" in line)
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_runaway_loss_exits_3_and_metrics_are_not_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["--preset", "tiny", "--lr", "1e8", "--steps", "20", "--out", str(out), "--no-export"]
+    assert in_process(args) == 3
+    line = error_line(capsys)
+    assert line.startswith("error: training diverged: ") and "beyond the divergence bound 1e+06" in line
+    assert not (out / "metrics.json").exists()
+
+
+def test_a_recipe_imports_the_zoo_of_its_own_checkout(tmp_path):
+    """Another checkout's recipe runs that checkout's zoo, whatever is installed."""
+    clone = tmp_path / "clone"
+    (clone / "recipes").mkdir(parents=True)
+    (clone / "recipes" / "train_vae.py").write_text((ROOT / "recipes" / "train_vae.py").read_text())
+    (clone / "zoo").mkdir()
+    (clone / "zoo" / "__init__.py").write_text("")
+    (clone / "zoo" / "recipe.py").write_text(
+        "Recipe = lambda *a, **k: None\n"
+        "def run(recipe):\n"
+        "    print('the clone s zoo', __file__)\n"
+        "    return 0\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # as a user runs it
+    proc = subprocess.run(
+        [sys.executable, str(clone / "recipes" / "train_vae.py")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.strip() == f"the clone s zoo {clone / 'zoo' / 'recipe.py'}"
