@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, repeat_batch
+from conftest import TINY, one_update_each, repeat_batch
 
 from zoo import losses
 from zoo.errors import ZooError
@@ -100,7 +100,10 @@ def test_short_run_on_a_fixed_batch_cuts_the_reconstruction_error():
 
 def test_image_networks_train(tiny_images):
     model = make()
-    model.compile(learning_rate=1e-3)
+    model.compile(learning_rate=1e-4)
+    x = tf.constant(tiny_images)
+    for name, (before, after, moved) in one_update_each(model, x, model.sample_latent(16)).items():
+        assert moved > 1e-6 and after < before, (name, before, after, moved)
     logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=2, epochs=1, verbose=0).history
     assert all(np.isfinite(v[-1]) for v in logs.values())
     codes = model.encoder(tiny_images, training=False).numpy()

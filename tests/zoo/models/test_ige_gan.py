@@ -94,11 +94,17 @@ def test_inversion_loss_updates_the_encoder_only(inversion, tiny_images):
         assert not any(changed(e1, model.encoder)) and not any(changed(g0, model.generator))
 
 
-@pytest.mark.parametrize("inversion", INVERSIONS)
+def test_only_the_adversarial_inversions_have_a_d2():
+    assert {i: make(i).inversion_discriminator is not None for i in INVERSIONS} == {
+        "x_ae": False,
+        "z_ae": False,
+        "x_adv": True,
+        "z_adv": True,
+    }
+
+
+@pytest.mark.parametrize("inversion", ["x_adv", "z_adv"])
 def test_d2_sees_true_pairs_as_real(inversion, tiny_images):
-    if not inversion.endswith("_adv"):
-        assert make(inversion).inversion_discriminator is None
-        return
     model = make(inversion)
     z = model.sample_latent(16)
     # Converge the power iteration so further training-mode calls leave the kernels fixed.
@@ -144,16 +150,29 @@ def test_generator_ignores_the_scale_of_z():
     "inversion,schedule", [(i, s) for i in ("x_ae", "z_ae") for s in ("joint", "posthoc")]
 )
 def test_short_run_cuts_the_inversion_error(inversion, schedule, tiny_images):
-    model = make(inversion, schedule, start=0, latent_dim=4)
     z = np.random.default_rng(0).standard_normal((256, 4)).astype(np.float32)
     target = 0 if inversion == "z_ae" else 1
-    before = inversion_errors(model, z)[target]
-    model.set_phase(model.phase_for_step(0))
     # In joint, G moves under E; 400 steps leave z_ae a margin over 5 init seeds (6.5x-19x).
     steps = 400 if schedule == "joint" else 200
-    model.fit(repeat_batch(tiny_images), steps_per_epoch=steps, epochs=1, verbose=0)
-    after = inversion_errors(model, z)[target]
+
+    def run(frozen_encoder: bool) -> tuple[float, float]:
+        model = make(inversion, schedule, start=0, latent_dim=4)
+        if frozen_encoder:
+            model.compile(learning_rate=1e-3, optimizers={"e": keras.optimizers.Adam(0.0)})
+        before = inversion_errors(model, z)[target]
+        model.set_phase(model.phase_for_step(0))
+        model.fit(repeat_batch(tiny_images), steps_per_epoch=steps, epochs=1, verbose=0)
+        return before, inversion_errors(model, z)[target]
+
+    before, after = run(frozen_encoder=False)
     assert after < before / 3, (before, after)
+    if (inversion, schedule) == ("x_ae", "joint"):
+        # In joint, G's own drift also changes the error: x_ae's image error fell 2.6x with
+        # E frozen, close to the 3x above. The encoder's learning is what the run adds:
+        # at most a quarter of the frozen-encoder error. (z_ae's latent error with E
+        # frozen went 1.97 -> 1.30, which the 3x bound already rejects.)
+        _, drift_only = run(frozen_encoder=True)
+        assert after <= drift_only / 4, (before, after, drift_only)
 
 
 # x_adv's game, on a fixed batch of 16 latents (G and D see them too) with D2 ten times
