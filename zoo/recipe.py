@@ -155,6 +155,12 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         stored = json.loads(config_path.read_text())
         if not recipe.accepts(stored.get("family")):
             raise ZooError(f"--resume: {run_dir} is a {stored.get('family')} run, not {recipe.family}")
+        family_flags = getattr(args, "given_family_flags", [])
+        if family_flags:
+            raise ZooError(
+                f"--resume: {', '.join(family_flags)} cannot change the run's model "
+                "(the stored one is used); leave them out"
+            )
         for key in FIXED_ON_RESUME:
             given = getattr(args, key)
             if given is not None and given != stored["settings"][key]:
@@ -297,10 +303,21 @@ def _eval_callbacks(args, settings: dict, run_dir: Path) -> tuple:
     return (EvalLogger(evaluate, run_dir / "logs" / "eval", args.eval_every),)
 
 
+def given_family_flags(recipe: Recipe, argv: list[str]) -> list[str]:
+    """The family's own flags (``recipe.add_arguments``) that ``argv`` gives explicitly."""
+    p = argparse.ArgumentParser(add_help=False)
+    recipe.add_arguments(p)
+    unset = object()  # not a string: argparse does not convert it as it would a default
+    p.set_defaults(**dict.fromkeys(vars(p.parse_args([])), unset))
+    given, _ = p.parse_known_args(argv)
+    return ["--" + dest.replace("_", "-") for dest, value in vars(given).items() if value is not unset]
+
+
 def run(recipe: Recipe, argv: list[str] | None = None) -> int:
     """Parse flags, train, evaluate, draw grids, write metrics.json, export. Exit code."""
     parser = build_parser(recipe)
     args = parser.parse_args(argv)
+    args.given_family_flags = given_family_flags(recipe, sys.argv[1:] if argv is None else argv)
     t_start = time.perf_counter()
     configure_tensorflow()
     try:

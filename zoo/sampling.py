@@ -58,8 +58,8 @@ class ScoreSampler:
     ``scores`` is a ``tf.Variable`` [N]; ``update(indices, values)`` writes new scores
     (EP-MDGAN refreshes the examples of every batch after each step), and the next
     batches use them. ``dataset(images, batch_size, seed)`` is an infinite
-    ``tf.data.Dataset`` of ``(images[idx], idx)``; with prefetching, a batch may be drawn
-    from scores up to the prefetch depth old.
+    ``tf.data.Dataset`` of ``(images[idx], idx)`` drawn without prefetching, so each batch
+    uses the scores as they are when it is asked for; ``batches`` draws the same in-graph.
     """
 
     def __init__(self, n: int, lambda_perc: float, lambda_dist: float, initial_scores=None):
@@ -105,4 +105,10 @@ class ScoreSampler:
             idx = self.sample(batch_size, tf.stack([tf.cast(seed, tf.int64), i]))
             return to_unit_float(tf.gather(images, idx)), idx
 
-        return tf.data.Dataset.counter(start=skip_batches).map(draw).prefetch(2)
+        # No prefetching, explicit or injected by tf.data's optimiser: a batch is drawn
+        # when the step asks for it, from the scores as they are then, so the stream
+        # follows every update at once and a resumed stream repeats the draws.
+        options = tf.data.Options()
+        options.experimental_optimization.inject_prefetch = False
+        options.autotune.enabled = False
+        return tf.data.Dataset.counter(start=skip_batches).map(draw).with_options(options)

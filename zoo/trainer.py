@@ -131,10 +131,13 @@ class AdversarialModel(keras.Model):
         self.optimizers: dict[str, keras.optimizers.Optimizer] = {}
         self._trackers: dict[str, keras.metrics.Mean] = {}
         # The first global step whose logged values were not finite or beyond
-        # ``divergence_bound`` in absolute value (-1: none), and the largest |value| then;
-        # exact inside fused blocks, read by ``zoo.training.DivergenceGuard``. Not checkpointed.
+        # ``divergence_bound`` in absolute value (-1: none), which value (an index into
+        # ``logged_names``) and its largest |entry| then; exact inside fused blocks, read
+        # by ``zoo.training.DivergenceGuard``. Not checkpointed.
         self.diverged_step = keras.Variable(-1, dtype="int64", trainable=False, name="diverged_step")
         self.diverged_value = keras.Variable(0.0, dtype="float32", trainable=False, name="diverged_value")
+        self.diverged_index = keras.Variable(0, dtype="int64", trainable=False, name="diverged_index")
+        self.logged_names: list[str] = []
         self.divergence_bound = self.DIVERGENCE_BOUND
         self.batch_source: Callable[[tf.Tensor], object] | None = None
 
@@ -309,14 +312,17 @@ class AdversarialModel(keras.Model):
 
     def record_divergence(self, results: dict) -> None:
         """Keep the first step (``self.step``) at which a value of ``results`` was NaN/Inf
-        or beyond ``divergence_bound``, and that step's largest |value| (NaN included)."""
-        flat = tf.concat([tf.reshape(tf.cast(v, tf.float32), [-1]) for v in results.values()], 0)
-        finite = tf.reduce_all(tf.math.is_finite(flat))
-        largest = tf.where(finite, tf.reduce_max(tf.abs(flat)), float("nan"))
-        bad = tf.logical_or(tf.logical_not(finite), largest > self.divergence_bound)
+        or beyond ``divergence_bound``, which value was, and its largest |entry|."""
+        self.logged_names = list(results)  # fixed when the step is traced
+        each = tf.stack([tf.reduce_max(tf.abs(tf.cast(v, tf.float32))) for v in results.values()])
+        finite = tf.math.is_finite(each)
+        bad_each = tf.logical_or(tf.logical_not(finite), each > self.divergence_bound)
+        bad = tf.reduce_any(bad_each)
+        which = tf.argmax(tf.cast(bad_each, tf.int32), output_type=tf.int64)  # the first bad value
         first = tf.logical_and(bad, self.diverged_step < 0)
         self.diverged_step.assign(tf.where(first, tf.cast(self.step, tf.int64), self.diverged_step))
-        self.diverged_value.assign(tf.where(first, largest, self.diverged_value))
+        self.diverged_value.assign(tf.where(first, tf.gather(each, which), self.diverged_value))
+        self.diverged_index.assign(tf.where(first, which, self.diverged_index))
 
     # -------------------------------------------------------------- fused steps
     def make_train_function(self, force: bool = False):

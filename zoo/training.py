@@ -52,15 +52,14 @@ class DivergenceGuard(keras.callbacks.Callback):
         if first < 0:
             return
         value = float(self.model.diverged_value.numpy())
-        logged = {name: float(v) for name, v in (logs or {}).items()}
-        # Name the loss: a non-finite one, else the largest (means over the block so far).
-        bad = [name for name, v in logged.items() if not math.isfinite(v)]
-        name = bad[0] if bad else max(logged, key=lambda n: abs(logged[n]), default="a loss")
+        names = self.model.logged_names
+        index = int(self.model.diverged_index.numpy())
+        name = names[index] if index < len(names) else "a loss"
         if math.isfinite(value):
             bound = self.model.divergence_bound
             what = f"{name} reached {value:.3g}, beyond the divergence bound {bound:g},"
         else:
-            what = f"{name} became {logged.get(name, value)}"
+            what = f"{name} became {value}"
         self.bad = (what, first)
         self.model.stop_training = True
 

@@ -5,14 +5,16 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import TINY, saved_model_signature, tree_checksums
 
 from export import serving
 from zoo import data, training
 from zoo.errors import ZooError
-from zoo.models import IGEGAN
+from zoo.models import FAMILIES, IGEGAN
 
 
 @pytest.fixture(scope="module")
@@ -107,15 +109,33 @@ def test_versions_increase_and_models_config_keeps_other_models(run_dir, tmp_pat
     assert config.startswith("model_config_list {") and config.count("config {") == 3
 
 
-def test_failed_verification_leaves_nothing(run_dir, tmp_path, monkeypatch):
-    def broken(*args, **kwargs):
-        raise ZooError("verification failed on purpose")
+class FreshNoise(keras.layers.Layer):
+    """Adds new uniform noise on every call: a SavedModel of it cannot reproduce the
+    Keras outputs it is checked against."""
 
-    monkeypatch.setattr(serving, "_verify", broken)
-    with pytest.raises(ZooError, match="on purpose"):
+    def call(self, x):
+        return x + tf.random.uniform(tf.shape(x))
+
+
+def test_a_reloaded_network_that_really_differs_fails_and_publishes_nothing(run_dir, tmp_path, monkeypatch):
+    serving.export_run(run_dir, tmp_path)  # version 1, served and left alone below
+    before = tree_checksums(tmp_path)
+    real_signatures = IGEGAN.serving_signatures
+
+    def noisy_generator(self, rng):
+        out = real_signatures(self, rng)
+        network, inputs, key = out["generator"]
+        out["generator"] = (keras.Sequential([network, FreshNoise()]), inputs, key)
+        return out
+
+    monkeypatch.setattr(IGEGAN, "serving_signatures", noisy_generator)
+    with pytest.raises(
+        ZooError, match=r"ige_gan_generator/.tmp-2-.* differs from the Keras network by 0\.\d+ > 1e-05"
+    ):
         serving.export_run(run_dir, tmp_path)
-    assert list((tmp_path / "ige_gan_encoder").iterdir()) == []
-    assert not (tmp_path / "models.config").exists()
+    # The verified encoder of version 2 is not published without its generator either.
+    assert tree_checksums(tmp_path) == before
+    assert sorted(p.name for p in (tmp_path / "ige_gan_encoder").iterdir()) == ["1"]
 
 
 def test_not_a_run_directory(tmp_path):
@@ -178,3 +198,32 @@ def test_export_cli_unwritable_out_is_one_line(run_dir, tmp_path, kind, capsys):
     assert line.startswith("error: serving root") and ("not a directory" in line or "cannot write" in line)
     if kind == "file":
         assert out.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_serves_what_it_promises(family):
+    """What each family's SavedModel serves, checked on the signature function export
+    saves (``_serving_module``), without writing it to disk."""
+    keras.utils.set_random_seed(0)
+    model = FAMILIES[family](**TINY)
+    specs = model.serving_signatures(np.random.default_rng(0))
+    generator_only = family in ("gan", "dcgan", "wgan_gp")
+    assert set(specs) == ({"generator"} if generator_only else {"encoder", "generator"})
+    served = {}
+    for role, (network, inputs, key) in specs.items():
+        module = serving._serving_module(network, inputs, key)
+        out = module.serve(*[tf.constant(v) for v in inputs.values()])
+        assert list(out) == [key] and out[key].dtype == tf.float32
+        served[role] = (inputs, out[key].numpy())
+    inputs, images = served["generator"]
+    expected = ["z_noise", "z"] if family == "ive_gan" else ["z"]  # IVE-GAN: G(z', z)
+    assert list(inputs) == expected and images.shape == (5, 28, 28, 1)
+    assert 0.0 <= images.min() and images.max() <= 1.0  # the one pixel range
+    if generator_only:
+        return
+    (x,), z = served["encoder"][0].values(), served["encoder"][1]
+    assert z.shape == (5, TINY["latent_dim"])
+    if family == "age":  # codes on the unit sphere, as AGE's prior
+        np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-5)
+    if family == "vae":  # the posterior mean mu(x), the first d_z outputs of the posterior
+        np.testing.assert_allclose(z, model.posterior(x, training=False).numpy()[:, :8], rtol=1e-5, atol=1e-6)

@@ -149,3 +149,46 @@ def test_a_recipe_imports_the_zoo_of_its_own_checkout(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-800:]
     assert proc.stdout.strip() == f"the clone s zoo {clone / 'zoo' / 'recipe.py'}"
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    assert in_process([*TINY_RUN, "--inversion", "z_adv", "--out", str(out), "--no-export"]) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    "flag,value,needle",
+    [
+        ("--dataset", "mnist", "--dataset mnist differs from the run's fashion_mnist"),
+        ("--preset", "paper", "--preset paper differs from the run's tiny"),
+        ("--batch-size", "9", "--batch-size 9 differs"),
+        ("--latent-dim", "9", "--latent-dim 9 differs"),
+        ("--width", "0.5", "--width 0.5 differs"),
+        ("--lr", "0.5", "--lr 0.5 differs"),
+        ("--gp-weight", "3", "--gp-weight 3.0 differs"),
+        ("--d-steps", "4", "--d-steps 4 differs"),
+        ("--seed", "9", "--seed 9 differs"),
+        ("--inversion", "x_ae", "--inversion cannot change the run's model"),
+        ("--encoder-schedule", "posthoc", "--encoder-schedule cannot change the run's model"),
+    ],
+)
+def test_resume_refuses_every_changed_model_flag(finished_run, flag, value, needle, capsys):
+    before = tree_checksums(finished_run)
+    assert in_process(["--out", str(finished_run), "--resume", "--steps", "4", flag, value]) == 1
+    assert needle in error_line(capsys)
+    assert tree_checksums(finished_run) == before
+
+
+def test_a_nan_loss_through_the_command_line_exits_3(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from zoo.models.gan import GAN
+
+    real_loss = GAN.generator_loss
+    monkeypatch.setattr(GAN, "generator_loss", staticmethod(lambda logits: real_loss(logits) * np.nan))
+    assert in_process([*TINY_RUN, "--out", str(tmp_path / "run"), "--no-export"]) == 3
+    line = error_line(capsys)
+    assert line.startswith("error: training diverged: g_loss became nan at step 1;")
+    assert "last good checkpoint: none" in line and not (tmp_path / "run" / "metrics.json").exists()

@@ -70,6 +70,8 @@ def test_bad_variant_flags_exit_2(args, needle, tmp_path, monkeypatch, capsys):
         (["--variant", "bigan_x_ae", "--lambda-cyc", "3"], "--lambda-cyc does not apply"),
         (["--variant", "p_mdgan_mleq"], "needs --scores"),
         (["--variant", "p_mdgan_mleq", "--scores", "short.npy"], "expected (60000,)"),
+        (["--variant", "p_mdgan_mleq", "--scores", "nan.npy"], "nan.npy must hold finite numbers"),
+        (["--variant", "p_mdgan_mleq", "--scores", "text.npy"], "--scores: cannot read text.npy"),
     ],
 )
 def test_flags_a_variant_cannot_use_exit_1_before_writing(args, needle, tmp_path, capsys, monkeypatch):
@@ -78,6 +80,8 @@ def test_flags_a_variant_cannot_use_exit_1_before_writing(args, needle, tmp_path
     from zoo.recipe import run as run_recipe
 
     np.save(tmp_path / "short.npy", np.zeros(10))
+    np.save(tmp_path / "nan.npy", np.where(np.arange(60_000) == 7, np.nan, 0.0))
+    (tmp_path / "text.npy").write_text("not a numpy file")
     monkeypatch.chdir(tmp_path)
     code = run_recipe(_module().RECIPE, ["--preset", "tiny", "--out", "r", *args])  # in-process: fast
     assert code == 1 and needle in capsys.readouterr().err

@@ -11,12 +11,13 @@ from zoo.extractors import domain_card, load_domain_extractor
 
 def test_shipped_extractor_classifies_held_out_images():
     extractor = load_domain_extractor()
-    images = data.test_images("fashion_mnist", 1000)
+    images = data.test_images("fashion_mnist")  # the whole held-out split, 10 000 images
     features, logits = extractor(images)
-    assert features.shape == (1000, 128) and logits.shape == (1000, 10)
-    accuracy = float(np.mean(logits.argmax(1) == data.fashion_mnist_labels("test")[:1000]))
-    assert accuracy >= 0.88, accuracy  # the card's full-test-split figure is >= 0.90
-    assert domain_card()["test_accuracy"] >= 0.90
+    assert features.shape == (10_000, 128) and logits.shape == (10_000, 10)
+    accuracy = float(np.mean(logits.argmax(1) == data.fashion_mnist_labels("test")))
+    assert accuracy >= 0.90, accuracy
+    # The card states what was measured here, not a figure of its own.
+    assert domain_card()["test_accuracy"] == pytest.approx(accuracy, abs=0.002)
 
 
 def test_extractor_rejects_bad_images(tmp_path):

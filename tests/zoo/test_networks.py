@@ -66,15 +66,23 @@ def test_spectral_norm_inactive_in_inference_mode():
 
 def test_joint_discriminator_z_enters_every_layer_as_bias():
     joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16)
-    z_convs = [
-        layer
-        for layer in joint.layers
-        if getattr(getattr(layer, "layer", None), "kernel_size", None) == (1, 1)
-    ]
-    assert len(z_convs) == len(networks.TRUNK)
-    x = tf.random.uniform((2, 28, 28, 1), seed=2)
-    z1, z2 = tf.zeros((2, 8)), tf.ones((2, 8))
-    assert not np.allclose(joint([x, z1]).numpy(), joint([x, z2]).numpy())
+    adds = [layer for layer in joint.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == len(networks.TRUNK)
+    # Each trunk layer's sum: its x-path conv output and its z bias, as separate outputs.
+    probe = keras.Model(joint.inputs, [t for add in adds for t in add.input])
+    rng = np.random.default_rng(2)
+    x1, x2 = (tf.constant(rng.uniform(size=(2, 28, 28, 1)), tf.float32) for _ in range(2))
+    z1, z2 = (tf.constant(rng.standard_normal((2, 8)), tf.float32) for _ in range(2))
+    a, b, c = probe([x1, z1]), probe([x1, z2]), probe([x2, z1])
+    for i in range(len(adds)):
+        bias = a[2 * i + 1].numpy()
+        assert bias.shape[1:3] == (1, 1)  # one value per channel, broadcast over H and W
+        assert np.abs(bias).max() > 1e-3 and np.abs(bias - b[2 * i + 1].numpy()).max() > 1e-3, i  # from z
+        np.testing.assert_allclose(bias, c[2 * i + 1].numpy(), atol=1e-6)  # and from z alone
+        # The bias really reaches the layer: its sum is the x path plus this z term.
+        layer_input = keras.Model(joint.inputs, adds[i].output)([x1, z1]).numpy()
+        np.testing.assert_allclose(layer_input, a[2 * i].numpy() + bias, atol=1e-5)
+    assert np.abs(a[0].numpy() - b[0].numpy()).max() == 0.0  # the first conv sees x only
 
 
 @pytest.mark.parametrize("resolution", [7, 30, 0])

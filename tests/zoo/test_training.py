@@ -262,3 +262,42 @@ def test_a_runaway_loss_that_stays_finite_stops_the_run(tmp_path):
     )
     with pytest.raises(ZooError, match="divergence_bound must be > 0"):
         model.compile(divergence_bound=0)
+
+
+def test_posthoc_switches_phase_at_the_encoder_start_step_and_resumes_across_it(tmp_path):
+    def posthoc():
+        return make(encoder_schedule="posthoc", encoder_start_step=4, d_steps=1)  # z_adv: E and D2
+
+    def fit(model, steps, run_dir, resume=False):
+        training.train(
+            model,
+            stream,
+            steps=steps,
+            batch_size=8,
+            run_dir=run_dir,
+            checkpoint_every=3,
+            resume=resume,
+            verbose=False,
+        )
+
+    model = posthoc()
+
+    def trained(name):  # trainable weights only: G's batch-norm statistics move under E's calls
+        return model.networks()[name].trainable_weights
+
+    start = {name: [w.numpy().copy() for w in trained(name)] for name in model.networks()}
+
+    def moved(name):
+        return max(float(np.abs(a - w.numpy()).max()) for a, w in zip(start[name], trained(name)))
+
+    fit(model, 4, tmp_path / "a")  # the GAN phase: G and D train, E does not
+    assert moved("g") > 0 and moved("d") > 0 and moved("e") == moved("d2") == 0.0
+    start = {name: [w.numpy().copy() for w in trained(name)] for name in model.networks()}
+    fit(model, 8, tmp_path / "a", resume=True)  # the encoder phase: E alone
+    assert moved("e") > 0 and moved("d2") > 0 and moved("g") == moved("d") == 0.0
+    # Interrupted at step 3 (the checkpoint before the switch), resumed past it: the same run.
+    other = posthoc()
+    fit(other, 3, tmp_path / "b")
+    resumed = posthoc()
+    fit(resumed, 8, tmp_path / "b", resume=True)
+    assert max_difference(model, resumed, of=network_weights) < 1e-5

@@ -179,30 +179,42 @@ def test_short_run_cuts_the_inversion_error(inversion, schedule, tiny_images):
 # faster than the other players (TTUR; with equal rates D2 first separates on the marginal
 # of z alone and E follows it). joint moves G and D as well and the game oscillates
 # (without decay one run's latent error went 0.42 -> 4.5 -> 1.6 between steps 400 and
-# 600), so there every rate decays by 0.99 a step after step 200.
-# Measured with this test over init seeds 0-6, after/before:
-#   posthoc, 250 steps: image error cut 319/1301/4.5/440/1614/281/267x,
-#                       latent error 15/9.5/3.1/11/11/12/13x
-#   joint, 500 steps:   image error cut 6.6/51/3.3/10/22/12/11x,
-#                       latent error 9.5/24/1.2/10/8.6/8.0/5.8x (seed 2 falls short)
+# 600), so there every rate decays by 0.99 a step after step 200. Single runs vary (on
+# the training latents over init seeds 0-6, joint cut the latent error 1.2x for seed 2
+# and 5.8-24x for the others), so the claim is the median over seeds 0, 1, 2, and it is
+# scored on 256 held-out latents as well as on the 16 it trained on.
 @pytest.mark.parametrize("schedule,steps,decay_after", [("posthoc", 250, None), ("joint", 500, 200)])
 def test_x_adv_game_cuts_the_inversion_error_on_a_fixed_batch(schedule, steps, decay_after, tiny_images):
-    model = make("x_adv", schedule, start=0, latent_dim=4, gp_weight=0.0)
-    decay = decay_after and LearningRateDecay(start=decay_after, every=1, rate=0.99)
-    d2_rate = 1e-3 if decay is None else (lambda: 1e-3 * decay.factor(model.step))
-    model.compile(
-        learning_rate=1e-4,
-        lr_decay=decay,
-        optimizers={"d2": keras.optimizers.Adam(d2_rate, 0.5, 0.999)},
-    )
-    model.set_phase(model.phase_for_step(0))
     z = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
-    model.sample_latent = lambda batch: tf.constant(z)  # the fixed batch of latents
-    before = inversion_errors(model, z)
-    model.fit(repeat_batch(tiny_images), steps_per_epoch=steps, epochs=1, verbose=0)
-    after = inversion_errors(model, z)
-    assert after[1] < before[1] / 3, (before, after)  # image error, x_adv's own quantity
-    assert after[0] < before[0] / 3, (before, after)  # and the latent error with it
+    held_out = np.random.default_rng(1).standard_normal((256, 4)).astype(np.float32)
+    cuts = []  # per seed, on (trained, held-out) latents: (latent, image) error before / after
+    for seed in (0, 1, 2):
+        keras.utils.set_random_seed(seed)  # the initial weights (seed 0: the other tests' init)
+        model = IGEGAN(
+            inversion="x_adv",
+            encoder_schedule=schedule,
+            encoder_start_step=0,
+            **{**TINY, "latent_dim": 4, "gp_weight": 0.0},
+        )
+        decay = decay_after and LearningRateDecay(start=decay_after, every=1, rate=0.99)
+        d2_rate = 1e-3 if decay is None else (lambda m=model, d=decay: 1e-3 * d.factor(m.step))
+        model.compile(
+            learning_rate=1e-4,
+            lr_decay=decay,
+            optimizers={"d2": keras.optimizers.Adam(d2_rate, 0.5, 0.999)},
+        )
+        model.set_phase(model.phase_for_step(0))
+        model.sample_latent = lambda batch: tf.constant(z)  # the fixed batch of latents
+        before = [inversion_errors(model, zs) for zs in (z, held_out)]
+        model.fit(repeat_batch(tiny_images), steps_per_epoch=steps, epochs=1, verbose=0)
+        after = [inversion_errors(model, zs) for zs in (z, held_out)]
+        cuts.append([[b / a for b, a in zip(bs, as_)] for bs, as_ in zip(before, after)])
+    (trained_latent, trained_image), (held_latent, held_image) = np.median(np.array(cuts), axis=0)
+    # On the trained latents both errors fall 3x (the image error is x_adv's own quantity).
+    assert trained_image > 3 and trained_latent > 3, cuts
+    # On held-out latents the latent error falls 3x as well; the image error falls, but
+    # less (medians measured here: 2.3x posthoc, 2.1x joint, against 214x and 10x trained).
+    assert held_latent > 3 and held_image > 1, cuts
 
 
 # z_adv is judged player by player: its game does not cut the latent error reliably in a
