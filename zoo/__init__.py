@@ -23,6 +23,13 @@ IMPORT_NOISE = (
 )
 
 
+def drop_import_noise(text: str) -> str:
+    """``text`` without the lines that contain one of ``IMPORT_NOISE``."""
+    return "".join(
+        line for line in text.splitlines(keepends=True) if not any(n in line for n in IMPORT_NOISE)
+    )
+
+
 def _import_keras_quietly():
     import tempfile
 
@@ -41,9 +48,7 @@ def _import_keras_quietly():
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
-                if not any(noise in line for noise in IMPORT_NOISE):
-                    sys.stderr.write(line)
+            sys.stderr.write(drop_import_noise(captured.read().decode(errors="replace")))
             sys.stderr.flush()
     return keras
 

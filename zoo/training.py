@@ -259,9 +259,15 @@ def checkpoint_manager(model: AdversarialModel, run_dir: str | Path) -> tf.train
     )
 
 
-def restore_latest(model: AdversarialModel, run_dir: str | Path, networks_only: bool = False) -> str:
+def restore_latest(
+    model: AdversarialModel,
+    run_dir: str | Path,
+    networks_only: bool = False,
+    checkpoint: tf.train.Checkpoint | None = None,
+) -> str:
     """Restore the newest readable checkpoint of a run into ``model`` (a damaged newer
-    one is skipped with a warning); returns its path."""
+    one is skipped with a warning); returns its path. ``checkpoint``: the object to
+    restore through (a manager's, so its save counter continues too)."""
     directory = Path(run_dir) / "checkpoints"
     intact = intact_checkpoints(directory)
     if not intact:
@@ -270,7 +276,7 @@ def restore_latest(model: AdversarialModel, run_dir: str | Path, networks_only: 
     if networks_only:
         restore_networks(model, latest)
     else:
-        model.checkpoint().restore(latest).assert_existing_objects_matched()
+        (checkpoint or model.checkpoint()).restore(latest).assert_existing_objects_matched()
     return latest
 
 
@@ -344,7 +350,7 @@ def train(
     if resume:
         if manager.latest_checkpoint is None:
             raise ZooError(f"--resume: no checkpoint to resume in {run_dir / 'checkpoints'}")
-        latest = restore_latest(model, run_dir)
+        latest = restore_latest(model, run_dir, checkpoint=manager.checkpoint)
         if latest != manager.latest_checkpoint:  # the newer, damaged ones are retrained
             print(f"resuming from {latest}", file=sys.stderr)
     elif manager.latest_checkpoint is not None:

@@ -227,3 +227,27 @@ def test_every_family_serves_what_it_promises(family):
         np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-5)
     if family == "vae":  # the posterior mean mu(x), the first d_z outputs of the posterior
         np.testing.assert_allclose(z, model.posterior(x, training=False).numpy()[:, :8], rtol=1e-5, atol=1e-6)
+
+
+def test_export_skips_a_truncated_newest_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    model = IGEGAN(inversion="x_ae", **TINY)
+    model.compile(learning_rate=1e-3)
+    training.train(
+        model,
+        lambda s: data.train_dataset("fashion_mnist", 8, 0, s),
+        steps=4,
+        batch_size=8,
+        run_dir=run,
+        checkpoint_every=2,
+        verbose=False,
+    )
+    (run / "config.json").write_text(json.dumps({"family": "ige_gan", "model": model.get_config()}))
+    (newest,) = (run / "checkpoints").glob("ckpt-4.data-*")
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    from export.__main__ import main
+
+    assert main(["--run", str(run), "--out", str(tmp_path / "serving")]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["checkpoint"].endswith("ckpt-2")
+    assert "warning: checkpoint" in err and "ckpt-4 is unreadable" in err

@@ -192,3 +192,30 @@ def test_a_nan_loss_through_the_command_line_exits_3(tmp_path, monkeypatch, caps
     line = error_line(capsys)
     assert line.startswith("error: training diverged: g_loss became nan at step 1;")
     assert "last good checkpoint: none" in line and not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_start_up_noise_is_dropped_and_other_lines_are_kept():
+    import zoo
+
+    noisy = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1.0 123 port.cc:153] oneDNN custom operations are on. You may see ...\n"
+        "E0000 00:00:1.0 123 some_op.cc:1] a real error\n"
+    )
+    assert zoo.drop_import_noise(noisy) == "E0000 00:00:1.0 123 some_op.cc:1] a real error\n"
+
+
+def test_a_default_run_prints_nothing_on_stderr(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")}
+    proc = subprocess.run(
+        [sys.executable, str(RECIPE), *TINY_RUN, "--out", str(tmp_path / "run"), "--no-export"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "ZOO_OFFLINE": "1"},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # No oneDNN/absl start-up notice, no "remapper failed", no Keras warning: nothing.
+    assert proc.stderr == "", proc.stderr[-2000:]
+    assert "step 2/2" in proc.stdout
