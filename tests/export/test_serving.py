@@ -17,15 +17,14 @@ from zoo.errors import ZooError
 from zoo.models import FAMILIES, IGEGAN
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    model = IGEGAN(inversion="x_ae", gp_weight=1.0, **TINY)
+def tiny_run(run, steps: int, **kw):
+    """A run directory as the recipes leave it: tiny IGE-GAN checkpoints every 2 steps."""
+    model = IGEGAN(inversion="x_ae", **{**TINY, **kw})
     model.compile(learning_rate=1e-3)
     training.train(
         model,
         lambda s: data.train_dataset("fashion_mnist", 8, 0, s),
-        steps=2,
+        steps=steps,
         batch_size=8,
         run_dir=run,
         checkpoint_every=2,
@@ -33,6 +32,11 @@ def run_dir(tmp_path_factory):
     )
     (run / "config.json").write_text(json.dumps({"family": "ige_gan", "model": model.get_config()}))
     return run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return tiny_run(tmp_path_factory.mktemp("run"), 2, gp_weight=1.0)
 
 
 LOAD = r"""
@@ -230,19 +234,7 @@ def test_every_family_serves_what_it_promises(family):
 
 
 def test_export_skips_a_truncated_newest_checkpoint(tmp_path, capsys):
-    run = tmp_path / "run"
-    model = IGEGAN(inversion="x_ae", **TINY)
-    model.compile(learning_rate=1e-3)
-    training.train(
-        model,
-        lambda s: data.train_dataset("fashion_mnist", 8, 0, s),
-        steps=4,
-        batch_size=8,
-        run_dir=run,
-        checkpoint_every=2,
-        verbose=False,
-    )
-    (run / "config.json").write_text(json.dumps({"family": "ige_gan", "model": model.get_config()}))
+    run = tiny_run(tmp_path / "run", 4)
     (newest,) = (run / "checkpoints").glob("ckpt-4.data-*")
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
     from export.__main__ import main

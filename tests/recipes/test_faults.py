@@ -3,7 +3,6 @@ unwritable paths, inapplicable flags, a strict ZOO_FASHION_MNIST_DIR, a runaway 
 and recipes that import their own checkout. Each asserts the exit code, the one
 ``error:`` line and that earlier data did not change."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 from conftest import lock_held_elsewhere, tree_checksums
 
 from zoo.recipe import run as run_recipe
+from zoo.tuning import load_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "train_ige_gan.py"
@@ -21,10 +21,7 @@ TINY_RUN = ["--preset", "tiny", "--steps", "2", "--checkpoint-every", "2", "--lo
 
 
 def in_process(args: list[str]) -> int:
-    spec = importlib.util.spec_from_file_location("train_ige_gan", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return run_recipe(module.RECIPE, args)
+    return run_recipe(load_recipe("ige_gan"), args)
 
 
 def error_line(capsys) -> str:

@@ -3,24 +3,13 @@ and resumed to step 4 ends with the checkpoint of the uninterrupted run, every v
 (networks, optimiser slots, step, seed state, EP-MDGAN's score table) included; and the
 posthoc schedule's default encoder phase."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from zoo.recipe import build_parser, prepare
 from zoo.recipe import run as run_recipe
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def recipe(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.RECIPE
+from zoo.tuning import load_recipe as recipe
 
 
 def checkpoint_values(path) -> dict:
@@ -35,9 +24,9 @@ def checkpoint_values(path) -> dict:
 @pytest.mark.parametrize(
     "name,extra",
     [
-        ("train_bigan", ["--variant", "bigan"]),
-        ("train_alpha_gan", []),
-        ("train_bigan", ["--variant", "ep_mdgan"]),
+        ("bigan", ["--variant", "bigan"]),
+        ("alpha_gan", []),
+        ("bigan", ["--variant", "ep_mdgan"]),
     ],
     ids=["bigan", "alpha_gan", "ep_mdgan"],
 )
@@ -79,7 +68,7 @@ def test_an_interrupted_and_resumed_run_ends_exactly_where_an_uninterrupted_one_
 
 
 def test_posthoc_default_encoder_phase_is_the_second_half():
-    ige = recipe("train_ige_gan")
+    ige = recipe("ige_gan")
     parser = build_parser(ige)
 
     def start(argv):
