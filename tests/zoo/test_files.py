@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 
 import pytest
 from conftest import lock_held_elsewhere
@@ -69,3 +70,28 @@ def test_metrics_json_is_strict_with_non_finite_values_as_null_and_flagged(tmp_p
     assert parsed["nonfinite"] == replaced and parsed["psnr"] == 15.9
     assert write_json(tmp_path / "ok.json", {"a": 1.0}).read_text() == '{\n  "a": 1.0\n}\n'
     assert sorted(os.listdir(tmp_path)) == ["metrics.json", "ok.json"]  # no temporary files left
+
+
+@pytest.fixture
+def read_only_mount(tmp_path):
+    """A read-only tmpfs (root ignores chmod, not a read-only mount); skipped where this
+    process may not mount (not root, or in a container without the capability)."""
+    target = tmp_path / "ro"
+    target.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(target)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(
+            f"cannot mount a read-only tmpfs here ({proc.stderr.strip()[:80]}); /proc's case still runs"
+        )
+    yield target
+    subprocess.run(["umount", str(target)], check=True)
+
+
+def test_a_read_only_file_system_is_one_line(read_only_mount):
+    with pytest.raises(ZooError, match=r"^--out .*ro/run: cannot write to .*ro \(Read-only file system\)$"):
+        check_writable_dir(read_only_mount / "run", "--out")
+    with pytest.raises(ZooError, match="Read-only file system"):
+        with directory_lock(read_only_mount / "run"):
+            pass
