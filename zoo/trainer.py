@@ -88,10 +88,10 @@ class AdversarialModel(keras.Model):
     # log p(x) (``zoo.ais``). False for a prior on the sphere (AGE) or a generator that
     # draws extra noise (IVE-GAN).
     GAUSSIAN_LATENT: bool = True
-    # A logged loss beyond this in absolute value is divergence, as NaN is. The families'
-    # losses stay far below it when they train: per-image -ELBO of a 64x64x3 VAE is
-    # ~1e4 at its worst, a WGAN-GP critic's few hundred; a runaway (--lr 1e8) passes
-    # 1e7 within a few dozen steps while still finite.
+    # A logged value (loss or metric) beyond this in absolute value is divergence, as
+    # NaN is. Measured: a tiny IGE-GAN run with --lr 1e8 logged latent_recovery 4.7e35 at
+    # step 2, still finite; command 1's logged values stay below 20. A per-image -ELBO
+    # sums over pixels, so a large-image VAE needs a larger bound (compile(divergence_bound=)).
     DIVERGENCE_BOUND: float = 1e6
 
     def __init__(
@@ -208,7 +208,7 @@ class AdversarialModel(keras.Model):
     ) -> None:
         """One Adam(learning_rate, beta_1, beta_2) per player, as in seed 000 A.3.3.
 
-        ``divergence_bound`` (default ``DIVERGENCE_BOUND``): a step whose logged losses
+        ``divergence_bound`` (default ``DIVERGENCE_BOUND``): a step whose logged values
         are NaN/Inf or exceed it in absolute value counts as divergence (``zoo.training``
         then stops the run).
 
