@@ -42,7 +42,7 @@ RECIPE = Recipe(
         "g_steps": args.g_steps,
     },
     fixed_preset={"gp_weight": 0.0},
-    unused_flags=("gp_weight",),
+    unused_flags=("gp_weight", "spectral_norm"),
 )
 
 if __name__ == "__main__":

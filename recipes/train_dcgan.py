@@ -25,6 +25,7 @@ RECIPE = Recipe(
     add_arguments,
     model_kwargs=lambda args, settings: {"g_steps": args.g_steps},
     fixed_preset={"gp_weight": 0.0, "d_steps": 1},  # Radford et al.: no penalty, one D step
+    unused_flags=("spectral_norm",),  # batch norm, no spectral norm
 )
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ RECIPE = Recipe(
     __doc__.splitlines()[0],
     add_arguments=lambda parser: None,
     model_kwargs=lambda args, settings: {},
-    unused_flags=("d_steps", "gp_weight"),
+    unused_flags=("d_steps", "gp_weight", "spectral_norm"),
 )
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ RECIPE = Recipe(
     add_arguments=lambda parser: None,
     model_kwargs=lambda args, settings: {},
     fixed_preset={"d_steps": 5, "gp_weight": 10.0},
+    unused_flags=("spectral_norm",),  # a plain critic
 )
 
 if __name__ == "__main__":

@@ -158,6 +158,28 @@ def feature_l2(features_x, features_recon) -> float:
     return float(np.mean(np.linalg.norm(a - b, axis=1)))
 
 
+def class_histogram(logits, classes: int | None = None) -> np.ndarray:
+    """Share of images a classifier puts in each class: the normalised counts of
+    argmax(``logits``) over ``classes`` (default: the logits' width) classes, summing to 1."""
+    logits = _features("logits", logits)
+    classes = logits.shape[1] if classes is None else int(classes)
+    if classes < logits.shape[1]:
+        raise ZooError(f"class_histogram: {logits.shape[1]} logits per image but classes={classes}")
+    counts = np.bincount(np.argmax(logits, axis=1), minlength=classes)
+    return counts / len(logits)
+
+
+def class_agreement(logits, labels) -> float:
+    """Share of images whose argmax(``logits``) is their label: for the logits of
+    reconstructions G(E(x)) and the labels of x, how often E keeps x's class (random
+    pairs on balanced classes: about 1 / classes)."""
+    logits = _features("logits", logits)
+    labels = np.asarray(labels)
+    if labels.shape != (len(logits),):
+        raise ZooError(f"class_agreement: {len(logits)} images but labels of shape {labels.shape}")
+    return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+
 # Wang et al. 2003's five scale weights; the first ``scales`` are used, renormalised.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 

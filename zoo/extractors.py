@@ -58,9 +58,13 @@ class Extractor:
     """(features, logits) of images in [0, 1] from a Keras model with two outputs.
 
     ``name`` identifies network and weights (it keys the cached real statistics);
-    ``batch_size`` bounds memory. Images of the wrong shape, or with NaN/Inf, raise a
+    ``batch_size`` bounds memory. ``label_dataset`` names the dataset whose class labels
+    the logits predict (None: other classes, e.g. ImageNet's), which the class metrics
+    of ``zoo.suite`` need. Images of the wrong shape, or with NaN/Inf, raise a
     one-line ``ZooError``.
     """
+
+    label_dataset: str | None = None
 
     def __init__(self, model: keras.Model, name: str, image_shape: tuple[int, ...], batch_size: int = 1000):
         self.model, self.name, self.image_shape, self.batch_size = model, name, tuple(image_shape), batch_size
@@ -90,6 +94,8 @@ class Extractor:
 
 class DomainExtractor(Extractor):
     """(features [N, 128], logits [N, 10]) of images in [0, 1] from the in-domain classifier."""
+
+    label_dataset = "fashion_mnist"
 
     def __init__(self, classifier: keras.Model, name: str = "domain"):
         self.classifier = classifier

@@ -42,8 +42,26 @@ def check_shape(resolution: int, channels: int, latent_dim: int, width: float) -
         raise ZooError(f"width must be > 0, got {width}")
 
 
-def _sn(layer: layers.Layer) -> layers.Layer:
-    # Normalises only when called with training=True (keras.layers.SpectralNormalization).
+SPECTRAL_NORMS = ("projection", "miyato")
+
+
+def check_spectral_norm(spectral_norm: str) -> None:
+    if spectral_norm not in SPECTRAL_NORMS:
+        raise ZooError(
+            f"unknown spectral_norm {spectral_norm!r}; expected one of {', '.join(SPECTRAL_NORMS)}"
+        )
+
+
+def _sn(layer: layers.Layer, spectral_norm: str = "projection") -> layers.Layer:
+    """Spectral normalisation of one layer, one power iteration per training call:
+    ``"projection"`` is ``keras.layers.SpectralNormalization`` (each training call assigns
+    W / σ to the kernel, no gradient through σ); ``"miyato"`` is ``zoo.layers.SpectralNorm``
+    (W / σ(W) in the forward pass, σ differentiated, W left to its optimiser)."""
+    check_spectral_norm(spectral_norm)
+    if spectral_norm == "miyato":
+        from zoo.layers import SpectralNorm
+
+        return SpectralNorm(layer, power_iterations=1)
     return layers.SpectralNormalization(layer, power_iterations=1)
 
 
@@ -132,6 +150,7 @@ def build_discriminator(
     name: str = "discriminator",
     architecture: str = "dcgan",
     normalization: str = "spectral",
+    spectral_norm: str = "projection",
 ) -> keras.Model:
     """Discriminator D: x -> logit (seed 000 A.3.2, GAN models).
 
@@ -139,7 +158,7 @@ def build_discriminator(
     normalisation of activations. Outputs one logit per example, shape [B, 1].
     ``normalization``: ``"spectral"`` (default), ``"batch"`` (no SN; batch norm after
     every conv but the first: the DCGAN baseline) or ``"none"`` (a plain critic, as
-    WGAN-GP's penalty wants one).
+    WGAN-GP's penalty wants one). ``spectral_norm``: which spectral normalisation (``_sn``).
     """
     if normalization not in ("spectral", "batch", "none"):
         raise ZooError(
@@ -148,7 +167,8 @@ def build_discriminator(
     if _is_mlp(architecture, resolution, channels, 1, width):
         return _mlp(keras.Input((channels,), name="images"), 1, width, name)
     check_shape(resolution, channels, 1, width)
-    wrap = _sn if normalization == "spectral" else (lambda layer: layer)
+    check_spectral_norm(spectral_norm)
+    wrap = (lambda layer: _sn(layer, spectral_norm)) if normalization == "spectral" else (lambda layer: layer)
     x = keras.Input((resolution, resolution, channels), name="images")
     h = x
     for i, (filters, kernel, stride) in enumerate(TRUNK):
@@ -169,6 +189,7 @@ def build_joint_discriminator(
     heads: int = 1,
     name: str = "joint_discriminator",
     architecture: str = "dcgan",
+    spectral_norm: str = "projection",
 ) -> keras.Model:
     """Joint discriminator D(x, z) -> logits (seed 000 A.3.2, BiGAN / adversarial losses).
 
@@ -178,7 +199,9 @@ def build_joint_discriminator(
     trunk (seed 000 A.3.2: BiGAN's D and the adversarial-loss D2 share all parameters but
     the final fully connected layer); output shape [B, heads].
     With ``architecture="mlp"`` x and z are concatenated and go through the MLP trunk.
+    ``spectral_norm``: which spectral normalisation (``_sn``).
     """
+    check_spectral_norm(spectral_norm)
     if int(heads) < 1:
         raise ZooError(f"heads must be >= 1, got {heads}")
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
@@ -191,15 +214,17 @@ def build_joint_discriminator(
     h = x
     for filters, kernel, stride in TRUNK:
         n = scaled(filters, width)
-        h = _sn(layers.Conv2D(n, kernel, strides=stride, padding="same"))(h)
-        bias = _sn(layers.Conv2D(n, 1, use_bias=False))(z_map)  # [B, 1, 1, n]
+        h = _sn(layers.Conv2D(n, kernel, strides=stride, padding="same"), spectral_norm)(h)
+        bias = _sn(layers.Conv2D(n, 1, use_bias=False), spectral_norm)(z_map)  # [B, 1, 1, n]
         h = layers.Add()([h, bias])  # broadcast over H, W
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
     h = layers.Flatten()(h)
     if heads == 1:
-        logits = _sn(layers.Dense(1, dtype="float32"))(h)
+        logits = _sn(layers.Dense(1, dtype="float32"), spectral_norm)(h)
     else:  # one separate spectrally-normalised final FC layer per head
-        outs = [_sn(layers.Dense(1, dtype="float32", name=f"head_{i}"))(h) for i in range(heads)]
+        outs = [
+            _sn(layers.Dense(1, dtype="float32", name=f"head_{i}"), spectral_norm)(h) for i in range(heads)
+        ]
         logits = layers.Concatenate(dtype="float32", name="heads")(outs)
     return keras.Model([x, z], logits, name=name)
 
@@ -302,7 +327,11 @@ def build_ive_encoder(
 
 
 def build_ive_discriminator(
-    resolution: int, channels: int, width: float = 1.0, architecture: str = "dcgan"
+    resolution: int,
+    channels: int,
+    width: float = 1.0,
+    architecture: str = "dcgan",
+    spectral_norm: str = "projection",
 ) -> keras.Model:
     """IVE-GAN's two discriminators on one shared embedding D_enc (seed 002 App. B):
     inputs ``[candidate, condition, sample]``, outputs ``[D(candidate, condition),
@@ -331,12 +360,14 @@ def build_ive_discriminator(
         embedding = layers.LeakyReLU(MLP_SLOPE)(layers.Dense(3)(h))
     else:
         check_shape(resolution, channels, 1, width)
-        wrap, units = _sn, tuple(scaled(u, width) for u in IVE_HEAD + (IVE_SAMPLE_HEAD,))
+        check_spectral_norm(spectral_norm)
+        wrap = lambda layer: _sn(layer, spectral_norm)  # noqa: E731
+        units = tuple(scaled(u, width) for u in IVE_HEAD + (IVE_SAMPLE_HEAD,))
         h = x
         for filters, kernel, stride in TRUNK:
-            h = _sn(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
+            h = wrap(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
             h = layers.LeakyReLU(LEAKY_SLOPE)(h)
-        h = _sn(layers.Dense(scaled(256, width)))(layers.Flatten()(h))
+        h = wrap(layers.Dense(scaled(256, width)))(layers.Flatten()(h))
         embedding = layers.LeakyReLU(LEAKY_SLOPE)(h)
     d_enc = keras.Model(x, embedding, name="d_enc")
     h = layers.Concatenate()([d_enc(condition), d_enc(candidate)])

@@ -101,6 +101,7 @@ def positive_float(text: str) -> float:
 
 def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
     from zoo.data import DATASETS
+    from zoo.networks import SPECTRAL_NORMS
     from zoo.presets import PRESETS
 
     p = argparse.ArgumentParser(description=recipe.description)
@@ -113,6 +114,13 @@ def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
     p.add_argument("--lr", type=positive_float, help="Adam learning rate of every player")
     p.add_argument("--gp-weight", type=nonnegative_float, help="WGAN-GP penalty weight (0 = off)")
     p.add_argument("--d-steps", type=positive_int, help="critic updates per generator update")
+    p.add_argument(
+        "--spectral-norm",
+        choices=SPECTRAL_NORMS,
+        default=None,
+        help="the discriminators' spectral normalisation: projection (keras.layers.SpectralNormalization) "
+        "or miyato (zoo.layers.SpectralNorm); default: the model's",
+    )
     p.add_argument("--seed", type=int, default=None, help="default: 0")
     p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints")
     p.add_argument("--log-every", type=positive_int, default=100, help="steps between progress lines")
@@ -160,6 +168,11 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
             raise ZooError(
                 f"--resume: {', '.join(family_flags)} cannot change the run's model "
                 "(the stored one is used); leave them out"
+            )
+        stored_sn = stored["model"].get("spectral_norm", "projection")
+        if args.spectral_norm is not None and args.spectral_norm != stored_sn:
+            raise ZooError(
+                f"--resume: --spectral-norm {args.spectral_norm} differs from the run's {stored_sn}"
             )
         for key in FIXED_ON_RESUME:
             given = getattr(args, key)
@@ -373,6 +386,8 @@ def prepare(recipe: Recipe, args: argparse.Namespace, parser: argparse.ArgumentP
             "seed": s["seed"],
             **recipe.model_kwargs(args, s),
         }
+        if args.spectral_norm is not None:
+            model_config["spectral_norm"] = args.spectral_norm
     else:
         model_config = resolved["model"]
     # Load data before creating anything on disk: a missing dataset leaves no debris.

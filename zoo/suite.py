@@ -13,7 +13,11 @@ Which images play which part (seed 000 §2, §4.1):
   test images (score), with their class labels;
 - independent critic: trained on the first half of the test images (validation),
   reported on the second half (test);
-- AIS: the first ``ais_images`` test images and their reconstructions.
+- AIS: the first ``ais_images`` test images and their reconstructions;
+- class metrics (only with an extractor whose logits are the dataset's classes, e.g.
+  the domain classifier on Fashion-MNIST): ``class_histogram``, the share of the
+  ``n_samples`` samples the classifier puts in each class, and ``class_agreement``, the
+  share of test images x whose reconstruction G(E(x)) it puts in x's labelled class.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ METRIC_KEYS = (
     "latent_norm_ratio",
     "knn_accuracy",
     "linear_probe_accuracy",
+    "class_histogram",
+    "class_agreement",
     "n_samples",
     "extractor",
 )
@@ -151,8 +157,13 @@ def evaluate_model(model, real: RealData, keys: tuple[str, ...] | None = None) -
     if not np.all(np.isfinite(samples)):
         raise ZooError("the generator produced NaN or Inf images")
     x = real.test_images
-    if wanted & {"fid_samples", "inception_score", "precision", "recall", "density", "coverage"}:
+    classes = real.has_labels and real.extractor.label_dataset == real.dataset
+    if wanted & {"fid_samples", "inception_score", "precision", "recall", "density", "coverage"} or (
+        classes and "class_histogram" in wanted
+    ):
         f_samples, logits = real.extractor(samples)
+        if classes:
+            out["class_histogram"] = [float(v) for v in evaluation.class_histogram(logits)]
         out["fid_samples"] = evaluation.frechet_distance(real.features, f_samples)
         out["inception_score"] = evaluation.inception_score(logits)[0]
         out["precision"], out["recall"] = evaluation.precision_recall(real.features, f_samples)
@@ -171,10 +182,12 @@ def evaluate_model(model, real: RealData, keys: tuple[str, ...] | None = None) -
         out["psnr_mean"] = float(per_example.mean())
         ratio = arrays["latent_norm_ratio"]
         out["latent_norm_ratio"] = {"mean": float(ratio.mean()), "std": float(ratio.std())}
-        if wanted & {"fid_reconstructions", "feature_l2"}:
-            f_recon, _ = real.extractor(recon)
+        if wanted & {"fid_reconstructions", "feature_l2", "class_agreement"}:
+            f_recon, recon_logits = real.extractor(recon)
             out["fid_reconstructions"] = evaluation.frechet_distance(real.features, f_recon)
             out["feature_l2"] = evaluation.feature_l2(real.test_features, f_recon)
+            if classes:
+                out["class_agreement"] = evaluation.class_agreement(recon_logits, real.test_labels)
         if real.has_labels and wanted & {"knn_accuracy", "linear_probe_accuracy"}:
             train_codes = _encode(model, real.probe_images)
             out["knn_accuracy"] = evaluation.knn_accuracy(

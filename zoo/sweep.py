@@ -47,6 +47,8 @@ DIRECTIONS = {
     "latent_norm_ratio": "ref",
     "knn_accuracy": 1,
     "linear_probe_accuracy": 1,
+    "class_agreement": 1,
+    "class_share_min": 1,
     "wasserstein_critic": 1,
     "ais_log_likelihood": 1,
 }
@@ -104,10 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def flatten(metrics: dict) -> dict:
     """One scalar per column: latent_norm_ratio -> its mean (+ _std); the AIS dict ->
-    the mean log-likelihood of test images (+ _reconstructions)."""
+    the mean log-likelihood of test images (+ _reconstructions); the class histogram ->
+    its smallest and largest share (``class_share_min`` / ``_max``)."""
     row = {}
     for key, value in metrics.items():
-        if key == "latent_norm_ratio":
+        if key == "class_histogram":
+            row["class_share_min"] = value and min(value)
+            row["class_share_max"] = value and max(value)
+        elif key == "latent_norm_ratio":
             row[key] = value and value["mean"]
             row[key + "_std"] = value and value["std"]
         elif key == "ais_log_likelihood":

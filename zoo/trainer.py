@@ -80,6 +80,9 @@ class AdversarialModel(keras.Model):
         architecture: ``"dcgan"`` (the SN-DCGAN image networks) or ``"mlp"`` (points of
             ``channels`` coordinates with ``resolution`` 1, e.g. the 2-D mixtures of
             ``zoo.toy``); see ``zoo.networks``.
+        spectral_norm: how the discriminators' layers are spectrally normalised:
+            ``"projection"`` (``keras.layers.SpectralNormalization``) or ``"miyato"``
+            (Miyato et al.'s reparameterisation, ``zoo.layers.SpectralNorm``).
     """
 
     PHASES: tuple[str, ...] = ("joint",)
@@ -105,9 +108,11 @@ class AdversarialModel(keras.Model):
         seed: int | None = None,
         architecture: str = "dcgan",
         g_steps: int = 1,
+        spectral_norm: str = "projection",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        networks.check_spectral_norm(spectral_norm)
         if architecture not in self.ARCHITECTURES:
             raise ZooError(
                 f"unknown architecture {architecture!r}; expected one of {', '.join(self.ARCHITECTURES)}"
@@ -125,6 +130,7 @@ class AdversarialModel(keras.Model):
         self.gp_weight = float(gp_weight)
         self.seed = seed
         self.architecture = architecture
+        self.spectral_norm = spectral_norm
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.step = keras.Variable(0, dtype="int64", trainable=False, name="step")
         self.phase = self.PHASES[0]
@@ -190,6 +196,10 @@ class AdversarialModel(keras.Model):
     def network_kwargs(self) -> dict:
         """Keyword arguments every ``zoo.networks`` factory of this model takes."""
         return {"architecture": self.architecture}
+
+    def discriminator_kwargs(self) -> dict:
+        """``network_kwargs`` plus what the discriminator factories take."""
+        return {**self.network_kwargs(), "spectral_norm": self.spectral_norm}
 
     def networks(self) -> dict[str, keras.Model]:
         """Every network of the model by player name."""
@@ -398,6 +408,7 @@ class AdversarialModel(keras.Model):
             "gp_weight": self.gp_weight,
             "seed": self.seed,
             "architecture": self.architecture,
+            "spectral_norm": self.spectral_norm,
             "name": self.name,
         }
 

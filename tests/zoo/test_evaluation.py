@@ -156,3 +156,23 @@ def test_linear_probe_separates_linear_classes_and_not_random_labels():
     assert evaluation.linear_probe_accuracy(xtr, shuffled, xte, yte) < 0.45
     with pytest.raises(ZooError, match="labels do not match"):
         evaluation.linear_probe_accuracy(xtr, ytr[:-1], xte, yte)
+
+
+def test_class_histogram_counts_argmax_shares():
+    one_class = np.tile(np.eye(10)[3] * 5.0, (40, 1))  # every image in class 3
+    np.testing.assert_array_equal(evaluation.class_histogram(one_class), np.eye(10)[3])
+    logits = np.eye(4)[[0, 0, 1, 3, 3, 3, 3, 0]]  # 3 x class 0, 1 x class 1, 4 x class 3
+    np.testing.assert_allclose(evaluation.class_histogram(logits, classes=5), [3 / 8, 1 / 8, 0, 4 / 8, 0])
+    with pytest.raises(ZooError, match="classes=3"):
+        evaluation.class_histogram(logits, classes=3)
+
+
+def test_class_agreement_is_the_share_predicted_as_labelled():
+    labels = np.arange(100) % 10
+    identity = np.eye(10)[labels]  # reconstructions the classifier puts in x's class
+    assert evaluation.class_agreement(identity, labels) == 1.0
+    assert evaluation.class_agreement(np.eye(10)[(labels + 1) % 10], labels) == 0.0
+    shifted = np.eye(10)[np.where(np.arange(100) < 30, labels, (labels + 1) % 10)]
+    assert evaluation.class_agreement(shifted, labels) == pytest.approx(0.3)
+    with pytest.raises(ZooError, match="labels of shape"):
+        evaluation.class_agreement(identity, labels[:5])

@@ -100,3 +100,25 @@ def test_mlp_architecture_takes_points_and_rejects_images():
         networks.build_generator(28, 1, 3, 1.0, architecture="mlp")
     with pytest.raises(ZooError, match="unknown architecture"):
         networks.build_encoder(28, 1, 3, 1.0, architecture="resnet")
+
+
+@pytest.mark.parametrize("spectral_norm, d_moves", [("projection", True), ("miyato", False)])
+def test_generator_and_encoder_steps_leave_d_alone_only_under_miyato(spectral_norm, d_moves, tiny_images):
+    """keras' projection rewrites D's kernels whenever D runs in training mode, also
+    inside G's and E's losses; Miyato's form changes only D's power-iteration vectors."""
+    from conftest import TINY
+
+    from zoo.models import BiGAN
+
+    keras.utils.set_random_seed(0)
+    model = BiGAN(spectral_norm=spectral_norm, **TINY)
+    model.compile(learning_rate=1e-3)
+    assert model.get_config()["spectral_norm"] == spectral_norm
+    kernels = [w for w in model.discriminator.weights if "kernel" in w.path]
+    before = [k.numpy().copy() for k in kernels]
+    x = tf.constant(tiny_images)
+    z = model.sample_latent(len(tiny_images))
+    for player in model.all_players()[1:]:  # G and E, not D
+        model._update(player, x, z)
+    moved = any(not np.array_equal(k.numpy(), b) for k, b in zip(kernels, before))
+    assert moved is d_moves

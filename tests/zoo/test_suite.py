@@ -36,7 +36,9 @@ def real(tmp_path_factory):
 
 def test_exact_reconstructions_and_collapsed_samples_score_as_they_must(real):
     metrics, arrays = evaluate_model(
-        Oracle(), real, CHEAP_KEYS + ("ms_ssim_diversity", "precision", "recall")
+        Oracle(),
+        real,
+        CHEAP_KEYS + ("ms_ssim_diversity", "precision", "recall", "class_histogram", "class_agreement"),
     )
     reference = real_reference(real)
     # Reconstructions are the test images themselves: what real data scores.
@@ -54,6 +56,15 @@ def test_exact_reconstructions_and_collapsed_samples_score_as_they_must(real):
     # the one real point that is the sample itself (training image 0) is inside.
     assert metrics["recall"] == pytest.approx(1 / 500)
     assert metrics["fid_samples"] > 10 * metrics["fid_reconstructions"]
+    # Class metrics: G(E(x)) = x, so agreement is the classifier's own accuracy on these
+    # test images; every sample is training image 0, so one class holds all of them.
+    _, test_logits = real.extractor(real.test_images)
+    accuracy = float(np.mean(np.argmax(test_logits, axis=1) == real.test_labels))
+    assert metrics["class_agreement"] == pytest.approx(accuracy) and accuracy > 0.85
+    _, image_logits = real.extractor(Oracle().image.reshape(1, 28, 28, 1))
+    expected = np.zeros(10)
+    expected[int(np.argmax(image_logits))] = 1.0
+    np.testing.assert_array_equal(metrics["class_histogram"], expected)
 
 
 @pytest.mark.parametrize("family", ["age", "ive_gan"])

@@ -53,7 +53,9 @@ class AlphaGAN(AdversarialModel):
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
-        self.discriminator = networks.build_discriminator(*shape[:2], self.width, **self.network_kwargs())
+        self.discriminator = networks.build_discriminator(
+            *shape[:2], self.width, **self.discriminator_kwargs()
+        )
         self.code_discriminator = (
             networks.build_code_discriminator(self.latent_dim)
             if prior_matching == "code_discriminator"

@@ -48,7 +48,7 @@ class BiGAN(AdversarialModel):
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
         self.discriminator = networks.build_joint_discriminator(
-            *shape, heads=2 if self.has_d2 else 1, name="discriminator", **self.network_kwargs()
+            *shape, heads=2 if self.has_d2 else 1, name="discriminator", **self.discriminator_kwargs()
         )
 
     @property

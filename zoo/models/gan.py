@@ -31,7 +31,7 @@ class GAN(AdversarialModel):
             *shape, self.latent_dim, self.width, normalization=self.GENERATOR_NORM, **self.network_kwargs()
         )
         self.discriminator = networks.build_discriminator(
-            *shape, self.width, normalization=self.DISCRIMINATOR_NORM, **self.network_kwargs()
+            *shape, self.width, normalization=self.DISCRIMINATOR_NORM, **self.discriminator_kwargs()
         )
 
     def all_players(self) -> list[Player]:

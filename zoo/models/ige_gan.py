@@ -59,7 +59,7 @@ class IGEGAN(GAN):
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
         self.inversion_discriminator = (
             networks.build_joint_discriminator(
-                *shape, name="inversion_discriminator", **self.network_kwargs()
+                *shape, name="inversion_discriminator", **self.discriminator_kwargs()
             )
             if inv.is_adversarial(inversion)
             else None

@@ -71,7 +71,9 @@ class IVEGAN(AdversarialModel):
         self.transform = transforms.build_transform(transform, res, ch, shift_stddev, self.seed)
         self.decoder = networks.build_ive_generator(res, ch, self.noise_dim, d, w, "decoder", arch)
         self.encoder = networks.build_ive_encoder(res, ch, d, w, arch)
-        self.discriminator = networks.build_ive_discriminator(res, ch, w, arch)
+        self.discriminator = networks.build_ive_discriminator(
+            res, ch, w, arch, spectral_norm=self.spectral_norm
+        )
         z = keras.Input((d,), name="z")
         noise = PriorNoise(self.noise_dim, seed=None if self.seed is None else self.seed + 1, name="z_noise")
         self.generator = keras.Model(z, self.decoder([noise(z), z]), name="generator")
