@@ -2,10 +2,12 @@
 
 python recipes/train_vae.py                  # cpu preset on Fashion-MNIST
 python recipes/train_vae.py --preset tiny --steps 50
+python recipes/train_vae.py --log-sigma-init -2.3   # the decoder's sigma starts at 0.1
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -13,11 +15,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 from zoo.recipe import Recipe, run
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-sigma-init",
+        type=float,
+        default=0.0,
+        help="log of the decoder's sigma at the start (default 0: sigma = 1)",
+    )
+
+
 RECIPE = Recipe(
     "vae",
     __doc__.splitlines()[0],
-    add_arguments=lambda parser: None,
-    model_kwargs=lambda args, settings: {},
+    add_arguments=add_arguments,
+    model_kwargs=lambda args, settings: {"log_sigma_init": args.log_sigma_init},
     unused_flags=("d_steps", "gp_weight", "spectral_norm"),
 )
 

@@ -102,12 +102,13 @@ def run_trial(name: str, mix, data: np.ndarray, args, trial: int) -> tuple[dict,
         architecture="mlp",
         **extra,
     )
-    model.compile(learning_rate=args.lr, beta_1=args.beta1)
+    model.compile(learning_rate=args.lr, beta_1=args.beta1, beta_2=0.999)  # PacGAN's Adam for every family
+    batch_size = args.batch_size * model.batches_per_step  # WGAN-GP: one batch per critic step
     if getattr(model, "sampler", None) is not None:  # EP-MDGAN: score every point, then draw by score
         model.score_all(data)
-        batches = model.sampler.batches(data, args.batch_size, seed)
+        batches = model.sampler.batches(data, batch_size, seed)
     else:
-        batches = InMemoryBatches(data, args.batch_size, seed)
+        batches = InMemoryBatches(data, batch_size, seed)
     t0 = time.perf_counter()
     model.fit_source(batches, args.steps, fused_steps(args.steps))
     seconds = time.perf_counter() - t0

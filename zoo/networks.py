@@ -318,12 +318,14 @@ def build_ive_generator(
 def build_ive_encoder(
     resolution: int, channels: int, latent_dim: int, width: float = 1.0, architecture: str = "dcgan"
 ) -> keras.Model:
-    """IVE-GAN's encoder: the zoo's encoder, or Table 2's with ``"ive_mnist"``."""
+    """IVE-GAN's encoder: the zoo's encoder, or Table 2's with ``"ive_mnist"`` (its trunk,
+    then a dense layer to ``latent_dim`` with tanh, as Table 2's last encoder row)."""
     if architecture != IVE_MNIST:
         return build_encoder(resolution, channels, latent_dim, width, architecture=architecture)
     x = keras.Input((resolution, resolution, channels), name="images")
     h = layers.Flatten()(_ive_mnist_trunk(x, width))
-    return keras.Model(x, layers.Dense(latent_dim, dtype="float32", name="z")(h), name="encoder")
+    z = layers.Dense(latent_dim, activation="tanh", dtype="float32", name="z")(h)
+    return keras.Model(x, z, name="encoder")
 
 
 def build_ive_discriminator(

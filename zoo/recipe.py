@@ -418,8 +418,12 @@ def build_model(plan: Plan):
     keras.utils.set_random_seed(s["seed"])
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(s.get("precision", "float32"))
+    config = dict(plan.model_config)
+    if plan.resume:  # runs written before these were stored trained with the old defaults
+        config.setdefault("adam_betas", [0.5, 0.999])
+        config.setdefault("lr_ratios", {})
     try:  # the policy is read when the layers are made; later models keep the old one
-        model = family_class(plan.family).from_config(plan.model_config)
+        model = family_class(plan.family).from_config(config)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     # Runs written before the decay setting existed resume with a constant rate.
@@ -448,11 +452,12 @@ def _execute(plan: Plan, model, t_start: float) -> dict:
 
     args, s, run_dir, x_test = plan.args, plan.settings, plan.run_dir, plan.x_test
     family, name = plan.family, plan.name
+    batch_size = s["batch_size"] * model.batches_per_step  # real images one step takes
     make_dataset = batches = None
     if s.get("data") == "in_graph":
-        batches = data.train_batches(s["dataset"], s["batch_size"], s["seed"])
+        batches = data.train_batches(s["dataset"], batch_size, s["seed"])
     else:
-        make_dataset = lambda skip: data.train_dataset(s["dataset"], s["batch_size"], s["seed"], skip)  # noqa: E731
+        make_dataset = lambda skip: data.train_dataset(s["dataset"], batch_size, s["seed"], skip)  # noqa: E731
     if not plan.resume:
         if (run_dir / "checkpoints").exists():
             raise ZooError(
@@ -476,16 +481,16 @@ def _execute(plan: Plan, model, t_start: float) -> dict:
         if not plan.resume and plan.recipe.init_sampler is not None:
             plan.recipe.init_sampler(model, args, train_images)
         if s.get("data") == "in_graph":  # drawn in-graph from the scores as they are at each step
-            make_dataset, batches = None, sampler.batches(train_images, s["batch_size"], s["seed"])
+            make_dataset, batches = None, sampler.batches(train_images, batch_size, s["seed"])
         else:
             batches = None
-            make_dataset = lambda skip: sampler.dataset(train_images, s["batch_size"], s["seed"], skip)  # noqa: E731
+            make_dataset = lambda skip: sampler.dataset(train_images, batch_size, s["seed"], skip)  # noqa: E731
     result = training.train(
         model,
         make_dataset,
         batches=batches,
         steps=s["steps"],
-        batch_size=s["batch_size"],
+        batch_size=batch_size,
         run_dir=run_dir,
         checkpoint_every=s["checkpoint_every"],
         resume=plan.resume,

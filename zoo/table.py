@@ -383,13 +383,24 @@ def planned_config(entry: str, argv: list[str]) -> dict:
     return {"model": model.get_config(), "settings": plan.settings}
 
 
+# Model-config keys added after runs were stored, with the value those runs trained with
+# (``zoo.recipe.build_model`` resumes them with the same values).
+LEGACY_MODEL_DEFAULTS = {
+    "spectral_norm": "projection",
+    "fresh_critic_batches": False,
+    "adam_betas": [0.5, 0.999],
+    "lr_ratios": {},
+}
+
+
 def same_config(stored: dict, planned: dict) -> bool:
     """Whether a stored run config trains what ``planned`` would: equal model configs
     (but for Keras' auto-generated model name) and settings, compared through JSON so
     tuples and lists compare equal."""
 
     def as_json(config):
-        model = {k: v for k, v in config["model"].items() if k != "name"}
+        model = {**LEGACY_MODEL_DEFAULTS, **config["model"]}
+        model.pop("name", None)
         return json.loads(json.dumps({"model": model, "settings": config["settings"]}))
 
     return as_json(stored) == as_json(planned)

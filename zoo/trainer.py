@@ -71,7 +71,7 @@ class AdversarialModel(keras.Model):
         resolution, channels, latent_dim, width: shape of the data, of z, and the network
             width multiplier (see ``zoo.networks``).
         d_steps: critic updates per generator/encoder update. Each critic update draws a
-            fresh z and reuses the step's real batch.
+            fresh z and reuses the step's real batch (see ``fresh_critic_batches``).
         g_steps: updates of the non-critic players (G, E) per step, after the critic
             updates, each with a fresh z (seed 001 reports DCGAN and α-GAN with 2).
         gp_weight: weight of the WGAN-GP penalty added to every critic loss (0 = off).
@@ -80,9 +80,18 @@ class AdversarialModel(keras.Model):
         architecture: ``"dcgan"`` (the SN-DCGAN image networks) or ``"mlp"`` (points of
             ``channels`` coordinates with ``resolution`` 1, e.g. the 2-D mixtures of
             ``zoo.toy``); see ``zoo.networks``.
+        fresh_critic_batches: give each of the ``d_steps`` critic updates its own real
+            batch (Gulrajani et al. 2017, Alg. 1) instead of reusing the step's one. The
+            model then takes ``batches_per_step`` = ``d_steps`` batches per step, stacked
+            into one [d_steps * B, ...] batch; G and E use the last of them.
         spectral_norm: how the discriminators' layers are spectrally normalised:
             ``"projection"`` (``keras.layers.SpectralNormalization``) or ``"miyato"``
             (Miyato et al.'s reparameterisation, ``zoo.layers.SpectralNorm``).
+        adam_betas: every player's Adam (beta_1, beta_2); None: the family's paper's
+            (``default_adam_betas``).
+        lr_ratios: player name -> multiplier of ``compile``'s learning rate (e.g.
+            ``{"d": 0.5}``, or a faster D2 for a two-time-scale rule); None: the family's
+            (``default_lr_ratios``, usually none).
     """
 
     PHASES: tuple[str, ...] = ("joint",)
@@ -96,6 +105,9 @@ class AdversarialModel(keras.Model):
     # step 2, still finite; command 1's logged values stay below 20. A per-image -ELBO
     # sums over pixels, so a large-image VAE needs a larger bound (compile(divergence_bound=)).
     DIVERGENCE_BOUND: float = 1e6
+    # Adam's (beta_1, beta_2) when ``compile`` is not told: seed 000 A.3.3's; families
+    # whose papers use others override it (seed 001 App. H: 0.5 and 0.9).
+    ADAM_BETAS: tuple[float, float] = (0.5, 0.999)
 
     def __init__(
         self,
@@ -109,6 +121,9 @@ class AdversarialModel(keras.Model):
         architecture: str = "dcgan",
         g_steps: int = 1,
         spectral_norm: str = "projection",
+        fresh_critic_batches: bool = False,
+        adam_betas: Sequence[float] | None = None,
+        lr_ratios: dict[str, float] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -131,6 +146,15 @@ class AdversarialModel(keras.Model):
         self.seed = seed
         self.architecture = architecture
         self.spectral_norm = spectral_norm
+        self.fresh_critic_batches = bool(fresh_critic_batches)
+        betas = self.default_adam_betas() if adam_betas is None else tuple(float(b) for b in adam_betas)
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ZooError(f"adam_betas must be two numbers in [0, 1), got {adam_betas}")
+        self.adam_betas = betas
+        ratios = self.default_lr_ratios() if lr_ratios is None else lr_ratios
+        if not all(float(r) > 0 for r in ratios.values()):
+            raise ZooError(f"lr_ratios must be > 0, got {lr_ratios}")
+        self.lr_ratios = {str(k): float(v) for k, v in ratios.items()}
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.step = keras.Variable(0, dtype="int64", trainable=False, name="step")
         self.phase = self.PHASES[0]
@@ -148,6 +172,14 @@ class AdversarialModel(keras.Model):
         self.batch_source: Callable[[tf.Tensor], object] | None = None
 
     # ----------------------------------------------------------------- family API
+    def default_adam_betas(self) -> tuple[float, float]:
+        """Adam's betas when the constructor is not given them: ``ADAM_BETAS``."""
+        return tuple(self.ADAM_BETAS)
+
+    def default_lr_ratios(self) -> dict[str, float]:
+        """Per-player learning-rate multipliers when the constructor is not given them."""
+        return {}
+
     def all_players(self) -> list[Player]:
         """Every player of the family, in update order. Families override this."""
         raise NotImplementedError
@@ -159,6 +191,12 @@ class AdversarialModel(keras.Model):
     def phase_for_step(self, step: int) -> str:
         """The training phase at a given global step (one phase unless overridden)."""
         return self.PHASES[0]
+
+    @property
+    def batches_per_step(self) -> int:
+        """Real batches one train step takes (stacked): ``d_steps`` with
+        ``fresh_critic_batches``, else 1. Data sources give ``batches_per_step * B`` images."""
+        return self.d_steps if self.fresh_critic_batches else 1
 
     # ------------------------------------------------------------------ mechanics
     def sample_latent(self, batch_size) -> tf.Tensor:
@@ -208,15 +246,16 @@ class AdversarialModel(keras.Model):
     def compile(
         self,
         learning_rate: float = 2e-4,
-        beta_1: float = 0.5,
-        beta_2: float = 0.999,
+        beta_1: float | None = None,
+        beta_2: float | None = None,
         lr_decay: LearningRateDecay | None = None,
         optimizers: dict[str, keras.optimizers.Optimizer] | None = None,
         jit_compile: bool = False,
         divergence_bound: float | None = None,
         **kwargs,
     ) -> None:
-        """One Adam(learning_rate, beta_1, beta_2) per player, as in seed 000 A.3.3.
+        """One Adam(learning_rate * lr_ratios[player], beta_1, beta_2) per player, as in
+        seed 000 A.3.3; the betas default to the model's ``adam_betas``.
 
         ``divergence_bound`` (default ``DIVERGENCE_BOUND``): a step whose logged values
         are NaN/Inf or exceed it in absolute value counts as divergence (``zoo.training``
@@ -232,6 +271,8 @@ class AdversarialModel(keras.Model):
         ``optimizers`` may replace some of them by player name (e.g. ``{"e": ...}``).
         """
         super().compile(jit_compile=jit_compile, **kwargs)
+        beta_1 = self.adam_betas[0] if beta_1 is None else float(beta_1)
+        beta_2 = self.adam_betas[1] if beta_2 is None else float(beta_2)
         if divergence_bound is not None:
             if not float(divergence_bound) > 0:
                 raise ZooError(f"divergence_bound must be > 0, got {divergence_bound}")
@@ -241,17 +282,24 @@ class AdversarialModel(keras.Model):
         unknown = sorted(set(optimizers or {}) - set(names))
         if unknown:
             raise ZooError(f"optimizers for unknown players {unknown}; players are {names}")
+        unknown = sorted(set(self.lr_ratios) - set(names))
+        if unknown:
+            raise ZooError(f"lr_ratios for unknown players {unknown}; players are {names}")
         self.optimizers = {}
         self.lr_decay = lr_decay
-        rate = learning_rate
-        if lr_decay is not None and lr_decay.rate != 1.0:
-            rate = lambda: learning_rate * lr_decay.factor(self.step)  # noqa: E731  (read each step)
+
+        def rate_of(player: str):
+            base = learning_rate * self.lr_ratios.get(player, 1.0)
+            if lr_decay is not None and lr_decay.rate != 1.0:
+                return lambda: base * lr_decay.factor(self.step)  # read each step
+            return base
+
         float16 = keras.mixed_precision.global_policy().compute_dtype == "float16" or any(
             p.network.dtype_policy.compute_dtype == "float16" for p in players
         )
         for p in players:
             opt = (optimizers or {}).get(p.name) or keras.optimizers.Adam(
-                learning_rate=rate, beta_1=beta_1, beta_2=beta_2, name=f"{p.name}_adam"
+                learning_rate=rate_of(p.name), beta_1=beta_1, beta_2=beta_2, name=f"{p.name}_adam"
             )
             if float16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
                 opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{p.name}_loss_scale")
@@ -301,19 +349,20 @@ class AdversarialModel(keras.Model):
 
     def train_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data
-        batch = tf.shape(x)[0]
+        chunks = tf.split(x, self.batches_per_step, axis=0) if self.batches_per_step > 1 else [x]
+        batch = tf.shape(chunks[0])[0]
         players = self.active_players()
         critics = [p for p in players if p.critic]
         others = [p for p in players if not p.critic]
         results = {}
-        for _ in range(self.d_steps if critics else 0):
+        for i in range(self.d_steps if critics else 0):
             z = self.sample_latent(batch)
             for p in critics:
-                results.update(self._update(p, x, z))
+                results.update(self._update(p, chunks[i % len(chunks)], z))
         for _ in range(self.g_steps if others else 0):
             z = self.sample_latent(batch)
             for p in others:
-                results.update(self._update(p, x, z))
+                results.update(self._update(p, chunks[-1], z))
         self.step.assign_add(1)
         self.record_divergence(results)
         for name, value in results.items():
@@ -409,6 +458,9 @@ class AdversarialModel(keras.Model):
             "seed": self.seed,
             "architecture": self.architecture,
             "spectral_norm": self.spectral_norm,
+            "fresh_critic_batches": self.fresh_critic_batches,
+            "adam_betas": list(self.adam_betas),
+            "lr_ratios": dict(self.lr_ratios),
             "name": self.name,
         }
 

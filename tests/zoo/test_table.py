@@ -127,3 +127,13 @@ def test_stored_and_planned_configs_compare_through_json():
     assert not table.same_config(
         {"model": {"latent_dim": 8, "shape": [1, 2]}, "settings": {"steps": 20}}, planned
     )
+
+
+def test_a_run_stored_before_a_key_existed_matches_when_the_plan_keeps_the_old_value():
+    old = {"model": {"latent_dim": 16}, "settings": {}}
+    planned = {
+        "model": {"latent_dim": 16, "adam_betas": [0.5, 0.999], "spectral_norm": "projection"},
+        "settings": {},
+    }
+    assert table.same_config(old, planned)
+    assert not table.same_config(old, {**planned, "model": {**planned["model"], "adam_betas": [0.5, 0.9]}})

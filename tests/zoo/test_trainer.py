@@ -89,3 +89,54 @@ def test_penalty_inside_the_critic_objective_is_the_formula(
     expected = penalty_by_hand(critic, real, fake, weight)
     assert expected > 1e-2 * weight  # a penalty that is really there to be measured
     assert penalised - plain == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "family, betas",
+    [
+        ("gan", (0.5, 0.999)),
+        ("bigan", (0.5, 0.999)),
+        ("ige_gan", (0.5, 0.999)),
+        ("alpha_gan", (0.5, 0.9)),  # seed 001 App. H
+        ("age", (0.5, 0.9)),
+        ("wgan_gp", (0.5, 0.9)),
+        ("dcgan", (0.5, 0.9)),
+    ],
+)
+def test_each_family_compiles_adam_with_its_papers_betas(family, betas):
+    from conftest import TINY
+
+    from zoo.models import FAMILIES
+
+    model = FAMILIES[family](**TINY)
+    model.compile()
+    assert model.adam_betas == betas and model.get_config()["adam_betas"] == list(betas)
+    for opt in model.optimizers.values():
+        assert (opt.beta_1, opt.beta_2) == betas
+    model.compile(beta_2=0.99)  # an explicit value wins
+    assert {opt.beta_2 for opt in model.optimizers.values()} == {0.99}
+    again = FAMILIES[family].from_config({**model.get_config(), "adam_betas": [0.0, 0.9]})
+    again.compile()
+    assert {(o.beta_1, o.beta_2) for o in again.optimizers.values()} == {(0.0, 0.9)}
+
+
+def test_lr_ratios_scale_exactly_the_named_players_and_ive_mnist_takes_app_b():
+    from zoo.errors import ZooError
+    from zoo.models import IVEGAN
+
+    model = IGEGAN(inversion="z_adv", lr_ratios={"d2": 4.0}, **TINY)
+    model.compile(learning_rate=1e-4)
+    rates = {n: float(keras.ops.convert_to_numpy(o.learning_rate)) for n, o in model.optimizers.items()}
+    assert rates == pytest.approx({"d": 1e-4, "g": 1e-4, "d2": 4e-4, "e": 1e-4})
+    assert IGEGAN.from_config(model.get_config()).lr_ratios == {"d2": 4.0}
+    with pytest.raises(ZooError, match="unknown players"):
+        IGEGAN(inversion="x_ae", lr_ratios={"d2": 2.0}, **TINY).compile()
+    # Seed 002 App. B Table 2: G and E at 2e-4, D at 1e-4, beta_1 0.7; E ends in tanh.
+    ive = IVEGAN(architecture="ive_mnist", **TINY)
+    ive.compile(learning_rate=2e-4)
+    rates = {n: float(keras.ops.convert_to_numpy(o.learning_rate)) for n, o in ive.optimizers.items()}
+    assert rates == pytest.approx({"d": 1e-4, "e": 2e-4, "g": 2e-4})
+    assert {o.beta_1 for o in ive.optimizers.values()} == {0.7}
+    codes = ive.encoder(np.full((4, 28, 28, 1), 50.0, np.float32)).numpy()
+    assert np.abs(codes).max() <= 1.0
+    assert IVEGAN(**TINY).adam_betas == (0.5, 0.999) and IVEGAN(**TINY).lr_ratios == {}

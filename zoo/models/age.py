@@ -35,6 +35,8 @@ class AGE(AdversarialModel):
     ``g_steps`` times per E update (seed 001 §6; AGE's own runs use 2 or 3).
     """
 
+    ADAM_BETAS = (0.5, 0.9)  # seed 001 App. H: "for all our experiments"
+
     GAUSSIAN_LATENT = False
 
     def __init__(self, data_weight: float = 100.0, code_weight: float = 10.0, g_steps: int = 2, **kwargs):

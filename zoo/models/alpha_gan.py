@@ -34,6 +34,8 @@ class AlphaGAN(AdversarialModel):
     for 2-D points) and C, an MLP of 3 x 750 leaky-ReLU units (H.4).
     """
 
+    ADAM_BETAS = (0.5, 0.9)  # seed 001 App. H: "for all our experiments"
+
     def __init__(
         self,
         reconstruction_weight: float = 10.0,

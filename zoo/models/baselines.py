@@ -19,6 +19,7 @@ class DCGAN(GAN):
 
     GENERATOR_NORM = "batch"
     DISCRIMINATOR_NORM = "batch"
+    ADAM_BETAS = (0.5, 0.9)  # seed 001 App. H: "for all our experiments"
 
     def __init__(self, g_steps: int = 2, **kwargs):
         super().__init__(g_steps=g_steps, **kwargs)
@@ -28,7 +29,8 @@ class WGANGP(GAN):
     """WGAN-GP (Gulrajani et al. 2017, Algorithm 1) as seed 001's baseline:
 
     critic D: min E_z[D(G(z))] - E_x[D(x)] + λ E_x̂[(||∇_x̂ D(x̂)||₂ - 1)²], λ = 10,
-              x̂ = a x + (1 - a) G(z), a ~ U[0, 1]; 5 critic steps per generator step;
+              x̂ = a x + (1 - a) G(z), a ~ U[0, 1]; 5 critic steps per generator step,
+              each on its own real batch and z (Alg. 1, ``fresh_critic_batches``);
     G:        min -E_z[D(G(z))].
 
     The critic is the SN-DCGAN discriminator without spectral (or any) normalisation, as
@@ -36,8 +38,13 @@ class WGANGP(GAN):
     """
 
     DISCRIMINATOR_NORM = "none"
+    ADAM_BETAS = (0.5, 0.9)  # seed 001 App. H (Gulrajani et al.'s Alg. 1: beta_1 0, beta_2 0.9)
     discriminator_loss = staticmethod(losses.wasserstein_critic_loss)
     generator_loss = staticmethod(losses.wasserstein_generator_loss)
 
-    def __init__(self, d_steps: int = 5, gp_weight: float = 10.0, **kwargs):
-        super().__init__(d_steps=d_steps, gp_weight=gp_weight, **kwargs)
+    def __init__(
+        self, d_steps: int = 5, gp_weight: float = 10.0, fresh_critic_batches: bool = True, **kwargs
+    ):
+        super().__init__(
+            d_steps=d_steps, gp_weight=gp_weight, fresh_critic_batches=fresh_critic_batches, **kwargs
+        )

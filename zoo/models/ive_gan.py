@@ -59,6 +59,14 @@ class IVEGAN(AdversarialModel):
     ARCHITECTURES = networks.ARCHITECTURES + (networks.IVE_MNIST,)
     GAUSSIAN_LATENT = False
 
+    def default_adam_betas(self) -> tuple[float, float]:
+        # App. B Table 2 (the MNIST networks): Adam beta_1 0.7 for G and D.
+        return (0.7, 0.999) if self.architecture == networks.IVE_MNIST else super().default_adam_betas()
+
+    def default_lr_ratios(self) -> dict[str, float]:
+        # App. B Table 2: G (and E) at 2e-4, D at 1e-4.
+        return {"d": 0.5} if self.architecture == networks.IVE_MNIST else {}
+
     def __init__(self, noise_dim: int = 4, transform: str = "digits", shift_stddev: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if self.gp_weight != 0.0:

@@ -10,10 +10,19 @@ from zoo.trainer import AdversarialModel, Player
 
 
 class LogSigma(keras.layers.Layer):
-    """Holds the decoder's learned log σ (one scalar); passes its input through."""
+    """Holds the decoder's learned log σ (one scalar, starting at ``initial``); passes
+    its input through."""
+
+    def __init__(self, initial: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.initial = float(initial)
 
     def build(self, input_shape):
-        self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
+        init = keras.initializers.Constant(self.initial)
+        self.log_sigma = self.add_weight(shape=(), initializer=init, name="log_sigma")
+
+    def get_config(self):
+        return {**super().get_config(), "initial": self.initial}
 
     def call(self, inputs):
         return inputs
@@ -35,10 +44,15 @@ class VAE(AdversarialModel):
     Networks: the encoder trunk of ``zoo.networks`` with 2·d_z outputs (μ, log σ²_E) and
     the generator as the decoder mean. ``encoder`` returns μ(x) (what export, metrics and
     reconstructions use); the whole model trains as one player, ``vae``.
+
+    ``log_sigma_init``: log σ at the start (0: σ = 1, several times the per-pixel error
+    of any useful reconstruction of [0, 1] images, and Adam moves it by about the learning
+    rate per step).
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, log_sigma_init: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        self.log_sigma_init = float(log_sigma_init)
         shape = (self.resolution, self.channels)
         d = self.latent_dim
         self.posterior = networks.build_encoder(
@@ -46,7 +60,7 @@ class VAE(AdversarialModel):
         )
         self.generator = networks.build_generator(*shape, d, self.width, **self.network_kwargs())
         self.encoder = keras.Model(self.posterior.input, self.posterior.output[:, :d], name="encoder")
-        self.noise = LogSigma(name="decoder_log_sigma")
+        self.noise = LogSigma(self.log_sigma_init, name="decoder_log_sigma")
         x = keras.Input(self.posterior.input.shape[1:], name="images")
         eps = keras.Input((d,), name="eps")
         stats = self.posterior(x)
@@ -75,6 +89,9 @@ class VAE(AdversarialModel):
 
     def networks(self) -> dict[str, keras.Model]:
         return {"vae": self.autoencoder}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "log_sigma_init": self.log_sigma_init}
 
     def call(self, z, training=False):
         return self.generator(z, training=training)

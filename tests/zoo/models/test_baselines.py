@@ -53,9 +53,22 @@ def test_wgan_gp_critic_objective_is_the_formula_and_takes_five_steps(tiny_image
         float(losses.wasserstein_generator_loss(no_gp.discriminator(fake, training=True))), rel=1e-5
     )
     model.compile(learning_rate=1e-4, run_eagerly=True)
+    assert model.ADAM_BETAS == (0.5, 0.9) and model.optimizers["d"].beta_2 == 0.9  # seed 001 App. H
     g0, d0 = weights(model.generator), weights(model.discriminator)
-    logs = model.fit(repeat_batch(tiny_images), steps_per_epoch=1, epochs=1, verbose=0).history
+    # Gulrajani et al. Alg. 1: each of the 5 critic steps samples its own real batch. A
+    # step takes 5 stacked batches; record which one each objective sees.
+    assert model.batches_per_step == 5
+    five = np.concatenate([tiny_images[np.roll(np.arange(16), k)] * (1 - 0.1 * k) for k in range(5)])
+    seen = []
+    for role in ("discriminator_objective", "generator_objective"):
+        original = getattr(model, role)
+        setattr(model, role, lambda x, z, f=original, r=role: seen.append((r, x.numpy())) or f(x, z))
+    logs = model.fit(repeat_batch(five), steps_per_epoch=1, epochs=1, verbose=0).history
     assert all(np.isfinite(v[-1]) for v in logs.values())
+    critic_batches = [x for r, x in seen if r == "discriminator_objective"]
+    assert len(critic_batches) == 5 and [r for r, _ in seen].count("generator_objective") == 1
+    for k, x in enumerate(critic_batches):
+        np.testing.assert_array_equal(x, five[16 * k : 16 * (k + 1)])
     assert (
         int(model.optimizers["d"].iterations.numpy()) == 5
         and int(model.optimizers["g"].iterations.numpy()) == 1
@@ -110,7 +123,23 @@ def test_every_family_trains_on_2d_points_with_the_mlp_networks(family):
     # Every player's own step moves its network and lowers its objective on a fixed batch.
     for name, (before, after, moved) in one_update_each(model, x, model.sample_latent(32)).items():
         assert moved > 1e-6 and after < before, (name, before, after, moved)
-    logs = model.fit(repeat_batch(x.numpy()), steps_per_epoch=2, epochs=1, verbose=0).history
+    stacked = np.concatenate([x.numpy()] * model.batches_per_step)  # WGAN-GP: one per critic step
+    logs = model.fit(repeat_batch(stacked), steps_per_epoch=2, epochs=1, verbose=0).history
     assert logs and all(np.isfinite(v[-1]) for v in logs.values())
     assert model.generator(tf.zeros((3, 2))).shape == (3, 2)
     assert FAMILIES[family].from_config(model.get_config()).architecture == "mlp"
+
+
+def test_vae_log_sigma_init_changes_only_the_decoders_starting_sigma():
+    keras.utils.set_random_seed(0)
+    default = VAE(**TINY)
+    keras.utils.set_random_seed(0)
+    low = VAE(log_sigma_init=-2.0, **TINY)
+    differ = [
+        w.path
+        for w, v in zip(default.autoencoder.weights, low.autoencoder.weights)
+        if not np.array_equal(w.numpy(), v.numpy())
+    ]
+    assert differ == ["decoder_log_sigma/log_sigma"]
+    assert float(low.noise.log_sigma.numpy()) == -2.0 and float(default.noise.log_sigma.numpy()) == 0.0
+    assert VAE.from_config(low.get_config()).log_sigma_init == -2.0
