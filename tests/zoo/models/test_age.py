@@ -86,7 +86,9 @@ def test_short_run_on_a_fixed_batch_cuts_the_reconstruction_error():
     # Only E learns from ||x - G(E(x))||₁ (G learns from the code terms), so reconstructions
     # improve slowly on tiny image networks; on points the effect is clear within 300 steps.
     model = make(data_weight=100.0, **MLP)
-    model.compile(learning_rate=1e-3)
+    # The threshold was measured with Adam beta_2 0.999. Under AGE's seed-001 default 0.9 this
+    # run cut the error only 1.6x (0.79 -> 0.48) in 300 steps (issue #17, to be measured).
+    model.compile(learning_rate=1e-3, beta_2=0.999)
     x = tf.constant(np.random.default_rng(0).standard_normal((64, 2)).astype(np.float32))
 
     def l1():
