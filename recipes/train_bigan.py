@@ -36,6 +36,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.models.inversion import INVERSIONS
+from zoo.networks import FUSIONS
 from zoo.recipe import Recipe, nonnegative_float, run
 
 VARIANTS = ("bigan", *(f"bigan_{i}" for i in INVERSIONS), "mdgan", "p_mdgan", "p_mdgan_mleq", "ep_mdgan")
@@ -84,6 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="p_mdgan_mleq / ep_mdgan: power of the rank in the sampling weights (default: Table 1)",
     )
     parser.add_argument("--scores", help="p_mdgan_mleq: .npy with one score per training image")
+    parser.add_argument(
+        "--joint-fusion",
+        choices=FUSIONS,
+        default=None,
+        help="where the joint discriminator fuses z with x: every_layer (seed 000 A.3.2) or late "
+        "(zoo.networks._late_fusion_joint_discriminator); default: the model's",
+    )
 
 
 def model_family(args: argparse.Namespace) -> str:
@@ -125,14 +133,15 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     from zoo import data
 
     _check_applicable(args)
+    fusion = {} if args.joint_fusion is None else {"joint_fusion": args.joint_fusion}
     if args.variant.startswith("bigan_"):
         weight = 1.0 if args.inversion_weight is None else args.inversion_weight
-        return {"inversion": args.variant[len("bigan_") :], "inversion_weight": weight}
+        return {"inversion": args.variant[len("bigan_") :], "inversion_weight": weight, **fusion}
     if args.variant == "bigan":
-        return {}
+        return fusion
     column = "cifar10" if data.dataset_info(settings["dataset"]).channels == 3 else "fashion_mnist"
     cyc, perc, dist = TABLE_1[args.variant][column]
-    kwargs = {"cycle_weight": cyc if args.cycle_weight is None else args.cycle_weight}
+    kwargs = {"cycle_weight": cyc if args.cycle_weight is None else args.cycle_weight, **fusion}
     if args.variant != "mdgan":
         steps = settings["steps"]
         kwargs.update(norm_weight=0.01, norm_hold_steps=steps // 4, norm_update_every=max(1, steps // 160))

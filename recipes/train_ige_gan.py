@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 from zoo.errors import ZooError
 from zoo.models.ige_gan import INVERSIONS, SCHEDULES
+from zoo.networks import FUSIONS
 from zoo.recipe import Recipe, positive_int, run
 
 
@@ -31,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="posthoc only: steps of the encoder phase, at the end (default: steps // 2)",
     )
+    parser.add_argument(
+        "--joint-fusion",
+        choices=FUSIONS,
+        default=None,
+        help="x_adv / z_adv: where D2 fuses z with x: every_layer (seed 000 A.3.2) or late; default: the model's",
+    )
 
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
@@ -41,11 +48,18 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     if args.encoder_schedule == "posthoc" and encoder_steps >= steps:
         raise ZooError(f"--encoder-steps {encoder_steps} must be smaller than --steps {steps}")
     start = steps - encoder_steps if args.encoder_schedule == "posthoc" else 0
-    return {
+    kwargs = {
         "inversion": args.inversion,
         "encoder_schedule": args.encoder_schedule,
         "encoder_start_step": start,
     }
+    if args.joint_fusion is not None:
+        if args.inversion not in ("x_adv", "z_adv"):
+            raise ZooError(
+                f"--joint-fusion applies only to --inversion x_adv or z_adv (D2), not {args.inversion}"
+            )
+        kwargs["joint_fusion"] = args.joint_fusion
+    return kwargs
 
 
 RECIPE = Recipe("ige_gan", __doc__.splitlines()[0], add_arguments, model_kwargs)

@@ -190,24 +190,32 @@ def build_joint_discriminator(
     name: str = "joint_discriminator",
     architecture: str = "dcgan",
     spectral_norm: str = "projection",
+    fusion: str = "every_layer",
 ) -> keras.Model:
-    """Joint discriminator D(x, z) -> logits (seed 000 A.3.2, BiGAN / adversarial losses).
+    """Joint discriminator D(x, z) -> logits (BiGAN / adversarial losses).
 
-    At every conv layer z, seen as a 1x1xd_z map, goes through a spectrally-normalised 1x1
-    convolution and is added as a per-channel bias broadcast over height and width, before
-    the LeakyReLU. ``heads`` > 1 gives that many separate final FC layers on one shared
-    trunk (seed 000 A.3.2: BiGAN's D and the adversarial-loss D2 share all parameters but
-    the final fully connected layer); output shape [B, heads].
-    With ``architecture="mlp"`` x and z are concatenated and go through the MLP trunk.
-    ``spectral_norm``: which spectral normalisation (``_sn``).
+    ``fusion="every_layer"`` is seed 000 A.3.2: at every conv layer z, seen as a 1x1xd_z
+    map, goes through a spectrally-normalised 1x1 convolution and is added as a per-channel
+    bias broadcast over height and width, before the LeakyReLU. ``fusion="late"`` fuses
+    once, at the top (``_late_fusion_joint_discriminator``). ``heads`` > 1 gives that many
+    separate final FC layers on one shared trunk (seed 000 A.3.2: BiGAN's D and the
+    adversarial-loss D2 share all parameters but the final fully connected layer); output
+    shape [B, heads]. With ``architecture="mlp"`` x and z are concatenated and go through
+    the MLP trunk (``fusion`` does not apply). ``spectral_norm``: which spectral
+    normalisation (``_sn``).
     """
     check_spectral_norm(spectral_norm)
+    check_fusion(fusion)
     if int(heads) < 1:
         raise ZooError(f"heads must be >= 1, got {heads}")
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
         x, z = keras.Input((channels,), name="images"), keras.Input((latent_dim,), name="z")
         return _mlp([x, z], heads, width, name)
     check_shape(resolution, channels, latent_dim, width)
+    if fusion == "late":
+        return _late_fusion_joint_discriminator(
+            resolution, channels, latent_dim, width, heads, name, spectral_norm
+        )
     x = keras.Input((resolution, resolution, channels), name="images")
     z = keras.Input((latent_dim,), name="z")
     z_map = layers.Reshape((1, 1, latent_dim))(z)
@@ -219,14 +227,53 @@ def build_joint_discriminator(
         h = layers.Add()([h, bias])  # broadcast over H, W
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
     h = layers.Flatten()(h)
+    return keras.Model([x, z], _heads(h, heads, spectral_norm), name=name)
+
+
+FUSIONS = ("every_layer", "late")
+
+
+def check_fusion(fusion: str) -> None:
+    if fusion not in FUSIONS:
+        raise ZooError(f"unknown joint-discriminator fusion {fusion!r}; expected one of {', '.join(FUSIONS)}")
+
+
+def _heads(h, heads: int, spectral_norm: str):
+    """``heads`` separate spectrally-normalised final FC layers on the features ``h``."""
     if heads == 1:
-        logits = _sn(layers.Dense(1, dtype="float32"), spectral_norm)(h)
-    else:  # one separate spectrally-normalised final FC layer per head
-        outs = [
-            _sn(layers.Dense(1, dtype="float32", name=f"head_{i}"), spectral_norm)(h) for i in range(heads)
-        ]
-        logits = layers.Concatenate(dtype="float32", name="heads")(outs)
-    return keras.Model([x, z], logits, name=name)
+        return _sn(layers.Dense(1, dtype="float32"), spectral_norm)(h)
+    outs = [_sn(layers.Dense(1, dtype="float32", name=f"head_{i}"), spectral_norm)(h) for i in range(heads)]
+    return layers.Concatenate(dtype="float32", name="heads")(outs)
+
+
+def _late_fusion_joint_discriminator(
+    resolution: int, channels: int, latent_dim: int, width: float, heads: int, name: str, spectral_norm: str
+) -> keras.Model:
+    """A joint D that fuses x and z once, at the top (the spectrally-normalised BiGANs
+    that train: imp_bigan, ALAD; BigBiGAN's unary scores, Donahue & Simonyan 2019 §2).
+
+    f_x = the image discriminator's trunk (``TRUNK``, SN convs, LeakyReLU) -> flatten ->
+    SN FC(512·w); f_z = 2 x [SN FC(512·w) -> LeakyReLU] on z; f_xz = SN FC(512·w) ->
+    LeakyReLU on [f_x, f_z]. Each head is one SN FC on [f_x, f_z, f_xz], i.e. the sum of
+    a unary x score, a unary z score and a joint score; it is still a single logit
+    D(x, z), so BiGAN's objectives (seed 003 eq. 3) are unchanged. The x path alone is the
+    GAN's discriminator, so G gets the gradient a GAN's G gets, plus the pairing term.
+    """
+    sn = lambda layer: _sn(layer, spectral_norm)  # noqa: E731
+    units = scaled(512, width)
+    x = keras.Input((resolution, resolution, channels), name="images")
+    z = keras.Input((latent_dim,), name="z")
+    h = x
+    for filters, kernel, stride in TRUNK:
+        h = sn(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
+        h = layers.LeakyReLU(LEAKY_SLOPE)(h)
+    f_x = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(layers.Flatten()(h)))
+    f_z = z
+    for _ in range(2):
+        f_z = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(f_z))
+    f_xz = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(layers.Concatenate()([f_x, f_z])))
+    features = layers.Concatenate()([f_x, f_z, f_xz])
+    return keras.Model([x, z], _heads(features, heads, spectral_norm), name=name)
 
 
 # ------------------------------------------------------------------------ 2-D data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import sys
 import time
@@ -99,6 +100,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def lr_ratio(text: str) -> tuple[str, float]:
+    """``PLAYER=R`` with R > 0, for ``--lr-ratio``."""
+    player, sep, value = text.partition("=")
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = float("nan")
+    if not sep or not player or not ratio > 0 or ratio == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected PLAYER=R with R > 0 (e.g. d=4), got {text!r}")
+    return player, ratio
+
+
 def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
     from zoo.data import DATASETS
     from zoo.networks import SPECTRAL_NORMS
@@ -120,6 +133,15 @@ def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
         default=None,
         help="the discriminators' spectral normalisation: projection (keras.layers.SpectralNormalization) "
         "or miyato (zoo.layers.SpectralNorm); default: the model's",
+    )
+    p.add_argument(
+        "--lr-ratio",
+        type=lr_ratio,
+        action="append",
+        default=None,
+        metavar="PLAYER=R",
+        help="multiply one player's learning rate by R (repeatable; e.g. d=4 for a faster D, "
+        "Heusel et al. 2017's TTUR); default: the model's",
     )
     p.add_argument("--seed", type=int, default=None, help="default: 0")
     p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints")
@@ -173,6 +195,10 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
         if args.spectral_norm is not None and args.spectral_norm != stored_sn:
             raise ZooError(
                 f"--resume: --spectral-norm {args.spectral_norm} differs from the run's {stored_sn}"
+            )
+        if args.lr_ratio is not None and dict(args.lr_ratio) != stored["model"].get("lr_ratios", {}):
+            raise ZooError(
+                f"--resume: --lr-ratio {dict(args.lr_ratio)} differs from the run's {stored['model'].get('lr_ratios', {})}"
             )
         for key in FIXED_ON_RESUME:
             given = getattr(args, key)
@@ -388,6 +414,8 @@ def prepare(recipe: Recipe, args: argparse.Namespace, parser: argparse.ArgumentP
         }
         if args.spectral_norm is not None:
             model_config["spectral_norm"] = args.spectral_norm
+        if args.lr_ratio is not None:
+            model_config["lr_ratios"] = dict(args.lr_ratio)
     else:
         model_config = resolved["model"]
     # Load data before creating anything on disk: a missing dataset leaves no debris.
@@ -407,6 +435,13 @@ def prepare(recipe: Recipe, args: argparse.Namespace, parser: argparse.ArgumentP
     )
 
 
+def _takes(cls: type, argument: str) -> bool:
+    """Whether ``cls`` or a base class takes constructor ``argument``."""
+    return any(
+        argument in inspect.signature(c.__init__).parameters for c in cls.__mro__ if "__init__" in vars(c)
+    )
+
+
 def build_model(plan: Plan):
     """The plan's model, seeded by --seed (initial weights too) and compiled."""
     import keras
@@ -422,6 +457,8 @@ def build_model(plan: Plan):
     if plan.resume:  # runs written before these were stored trained with the old defaults
         config.setdefault("adam_betas", [0.5, 0.999])
         config.setdefault("lr_ratios", {})
+        if _takes(family_class(plan.family), "joint_fusion"):
+            config.setdefault("joint_fusion", "every_layer")
     try:  # the policy is read when the layers are made; later models keep the old one
         model = family_class(plan.family).from_config(config)
     finally:

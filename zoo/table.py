@@ -390,16 +390,20 @@ LEGACY_MODEL_DEFAULTS = {
     "fresh_critic_batches": False,
     "adam_betas": [0.5, 0.999],
     "lr_ratios": {},
+    "joint_fusion": "every_layer",  # the families with a joint discriminator only
 }
 
 
 def same_config(stored: dict, planned: dict) -> bool:
     """Whether a stored run config trains what ``planned`` would: equal model configs
     (but for Keras' auto-generated model name) and settings, compared through JSON so
-    tuples and lists compare equal."""
+    tuples and lists compare equal. A legacy key missing from a config takes its legacy
+    value where the other config has that key."""
+    keys = set(stored["model"]) | set(planned["model"])
+    legacy = {k: v for k, v in LEGACY_MODEL_DEFAULTS.items() if k in keys}
 
     def as_json(config):
-        model = {**LEGACY_MODEL_DEFAULTS, **config["model"]}
+        model = {**legacy, **config["model"]}
         model.pop("name", None)
         return json.loads(json.dumps({"model": model, "settings": config["settings"]}))
 

@@ -98,6 +98,26 @@ def test_encoder_steps_with_the_joint_schedule_is_an_error(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == []
 
 
+def test_lr_ratio_is_stored_in_the_model_config_and_checked(tmp_path, capsys):
+    assert in_process([*TINY_RUN, "--lr-ratio", "q=4", "--out", str(tmp_path / "bad")]) == 1
+    assert "lr_ratios for unknown players ['q']; players are ['d', 'g', 'e']" in error_line(capsys)
+    assert sorted(os.listdir(tmp_path)) == []
+    out = tmp_path / "run"
+    args = [*TINY_RUN, "--lr-ratio", "d=4", "--lr-ratio", "e=0.5", "--out", str(out), "--no-export"]
+    assert in_process(args) == 0
+    assert json.loads((out / "config.json").read_text())["model"]["lr_ratios"] == {"d": 4.0, "e": 0.5}
+    assert (
+        in_process(["--out", str(out), "--resume", "--steps", "4", "--lr-ratio", "d=2", "--no-export"]) == 1
+    )
+    assert "--resume: --lr-ratio {'d': 2.0} differs from the run's {'d': 4.0, 'e': 0.5}" in error_line(capsys)
+
+
+def test_joint_fusion_without_a_d2_is_an_error(tmp_path, capsys):
+    assert in_process([*TINY_RUN, "--joint-fusion", "late", "--out", str(tmp_path / "run")]) == 1
+    assert "--joint-fusion applies only to --inversion x_adv or z_adv (D2), not x_ae" in error_line(capsys)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
 @pytest.mark.parametrize("kind", ["missing", "empty"])
 def test_a_set_fashion_mnist_dir_is_used_or_fails_never_replaced(kind, tmp_path, monkeypatch, capsys):
     directory = tmp_path / "fmnist"

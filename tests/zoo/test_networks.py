@@ -85,6 +85,33 @@ def test_joint_discriminator_z_enters_every_layer_as_bias():
     assert np.abs(a[0].numpy() - b[0].numpy()).max() == 0.0  # the first conv sees x only
 
 
+@pytest.mark.parametrize("heads", [1, 2])
+def test_late_fusion_joint_discriminator_keeps_z_out_of_the_x_trunk(heads):
+    joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16, heads=heads, fusion="late")
+    assert not any(isinstance(layer, keras.layers.Add) for layer in joint.layers)
+    flat = next(layer for layer in joint.layers if isinstance(layer, keras.layers.Flatten))
+    probe = keras.Model(joint.inputs, [flat.output, joint.output])
+    rng = np.random.default_rng(3)
+    x1, x2 = (tf.constant(rng.uniform(size=(4, 28, 28, 1)), tf.float32) for _ in range(2))
+    z1, z2 = (tf.constant(rng.standard_normal((4, 8)), tf.float32) for _ in range(2))
+    pairs = ([x1, z1], [x1, z2], [x2, z1], [x2, z2])
+    (f11, d11), (f12, d12), (f21, d21), (_, d22) = ([t.numpy() for t in probe(p)] for p in pairs)
+    assert np.array_equal(f11, f12)  # the x trunk never sees z
+    assert not np.allclose(f11, f21)
+    assert d11.shape == (4, heads)
+    assert np.abs(d11 - d12).min() > 0 and np.abs(d11 - d21).min() > 0  # D reads x and z
+    # ... and not only as a sum of an x score and a z score: the joint term is there
+    assert np.abs(d11 + d22 - d12 - d21).max() > 1e-4
+    # 7 trunk convs, FC on x, 2 FC on z, FC on [f_x, f_z], one final FC per head: all SN
+    sn = [layer for layer in joint.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(sn) == len(networks.TRUNK) + 4 + heads
+    if heads == 2:  # the heads share every layer but their final FC (seed 000 A.3.2)
+        final = [layer for layer in sn if layer.layer.name.startswith("head_")]
+        assert len(final) == 2 and final[0].input.name == final[1].input.name
+    with pytest.raises(ZooError, match="unknown joint-discriminator fusion 'early'"):
+        networks.build_joint_discriminator(28, 1, 8, width=1 / 16, fusion="early")
+
+
 @pytest.mark.parametrize("resolution", [7, 30, 0])
 def test_bad_resolution_raises(resolution):
     with pytest.raises(ZooError, match="resolution"):

@@ -137,3 +137,16 @@ def test_a_run_stored_before_a_key_existed_matches_when_the_plan_keeps_the_old_v
     }
     assert table.same_config(old, planned)
     assert not table.same_config(old, {**planned, "model": {**planned["model"], "adam_betas": [0.5, 0.9]}})
+
+
+def test_a_legacy_key_only_applies_where_one_config_has_it():
+    # a GAN run (no joint discriminator) never gains a joint_fusion key
+    gan = {"model": {"latent_dim": 16, "adam_betas": [0.5, 0.999]}, "settings": {}}
+    assert table.same_config(gan, gan)
+    old_bigan = {"model": {"latent_dim": 16}, "settings": {}}
+    assert table.same_config(
+        old_bigan, {"model": {"latent_dim": 16, "joint_fusion": "every_layer"}, "settings": {}}
+    )
+    assert not table.same_config(
+        old_bigan, {"model": {"latent_dim": 16, "joint_fusion": "late"}, "settings": {}}
+    )

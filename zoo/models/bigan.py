@@ -37,18 +37,30 @@ class BiGAN(AdversarialModel):
     discriminator with z added as a per-layer bias (A.3.2).
     """
 
-    def __init__(self, inversion: str | None = None, inversion_weight: float = 1.0, **kwargs):
+    def __init__(
+        self,
+        inversion: str | None = None,
+        inversion_weight: float = 1.0,
+        joint_fusion: str = "every_layer",
+        **kwargs,
+    ):
         inv.check_inversion(inversion, allow_none=True)
         if not float(inversion_weight) >= 0:
             raise ZooError(f"inversion_weight must be >= 0, got {inversion_weight}")
+        networks.check_fusion(joint_fusion)
         super().__init__(**kwargs)
         self.inversion = inversion
         self.inversion_weight = float(inversion_weight)
+        self.joint_fusion = joint_fusion
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
         self.discriminator = networks.build_joint_discriminator(
-            *shape, heads=2 if self.has_d2 else 1, name="discriminator", **self.discriminator_kwargs()
+            *shape,
+            heads=2 if self.has_d2 else 1,
+            name="discriminator",
+            fusion=joint_fusion,
+            **self.discriminator_kwargs(),
         )
 
     @property
@@ -142,6 +154,7 @@ class BiGAN(AdversarialModel):
             **super().get_config(),
             "inversion": self.inversion,
             "inversion_weight": self.inversion_weight,
+            "joint_fusion": self.joint_fusion,
         }
 
 

@@ -28,7 +28,8 @@ class IGEGAN(GAN):
              E_z[-log D2(G(z), z) - log(1 - D2(G(E(G(z))), z))]       (§3.1, "Adversarial X")
     l2 is the Euclidean distance. The inversion loss never updates G (seed 000 found that
     harmful): only E's variables are differentiated. D2 is a joint (x, z) discriminator
-    (A.3.2) with its own optimiser, and carries the WGAN-GP penalty like D.
+    (A.3.2; ``joint_fusion``, see ``zoo.networks.build_joint_discriminator``) with its own
+    optimiser, and carries the WGAN-GP penalty like D.
 
     Schedules: ``joint`` trains D, G, E (and D2) at every step; ``posthoc`` trains D and G
     until ``encoder_start_step``, then freezes G and D and trains E (and D2) only
@@ -42,9 +43,11 @@ class IGEGAN(GAN):
         inversion: str = "x_ae",
         encoder_schedule: str = "joint",
         encoder_start_step: int = 0,
+        joint_fusion: str = "every_layer",
         **kwargs,
     ):
         inv.check_inversion(inversion)
+        networks.check_fusion(joint_fusion)
         if encoder_schedule not in SCHEDULES:
             raise ZooError(
                 f"unknown encoder_schedule {encoder_schedule!r}; expected one of {', '.join(SCHEDULES)}"
@@ -55,11 +58,12 @@ class IGEGAN(GAN):
         self.inversion = inversion
         self.encoder_schedule = encoder_schedule
         self.encoder_start_step = int(encoder_start_step)
+        self.joint_fusion = joint_fusion
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
         self.inversion_discriminator = (
             networks.build_joint_discriminator(
-                *shape, name="inversion_discriminator", **self.discriminator_kwargs()
+                *shape, name="inversion_discriminator", fusion=joint_fusion, **self.discriminator_kwargs()
             )
             if inv.is_adversarial(inversion)
             else None
@@ -122,4 +126,5 @@ class IGEGAN(GAN):
             "inversion": self.inversion,
             "encoder_schedule": self.encoder_schedule,
             "encoder_start_step": self.encoder_start_step,
+            "joint_fusion": self.joint_fusion,
         }

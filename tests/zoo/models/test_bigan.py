@@ -216,6 +216,25 @@ def test_adversarial_inversion_shares_all_but_the_final_layer():
     assert make(BiGAN, inversion="x_adv", inversion_weight=0.0).discriminator.output.shape[-1] == 1
 
 
+def _has_per_layer_z(discriminator) -> bool:
+    return any(isinstance(layer, keras.layers.Add) for layer in discriminator.layers)
+
+
+@pytest.mark.parametrize("inversion", [None, "z_adv"])
+def test_joint_fusion_picks_the_joint_discriminator_and_round_trips(inversion):
+    every, late = (make(BiGAN, inversion=inversion, joint_fusion=f) for f in ("every_layer", "late"))
+    assert _has_per_layer_z(every.discriminator) and not _has_per_layer_z(late.discriminator)
+    assert late.discriminator.output.shape[-1] == (2 if inversion else 1)  # D2's head stays
+    # only D changes: G and E are the same networks, with the same initial weights
+    for a, b in ((every.generator, late.generator), (every.encoder, late.encoder)):
+        assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+    config = late.get_config()
+    assert config["joint_fusion"] == "late" and BiGAN.from_config(config).get_config() == config
+    assert make(BiGAN).joint_fusion == "every_layer"  # seed 000 A.3.2 stays the default
+    with pytest.raises(ZooError, match="joint-discriminator fusion"):
+        make(MDGAN, joint_fusion="middle")
+
+
 def test_prior_norm_std_matches_sampling():
     assert prior_norm_std(1) == pytest.approx(math.sqrt(1 - 2 / math.pi), rel=1e-9)
     samples = np.linalg.norm(np.random.default_rng(0).standard_normal((200_000, 64)), axis=1)

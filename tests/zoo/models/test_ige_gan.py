@@ -295,3 +295,16 @@ def test_unknown_optimizer_player_is_an_error():
     model = IGEGAN(**TINY)
     with pytest.raises(ZooError, match="unknown players"):
         model.compile(optimizers={"encoder": None})
+
+
+def test_joint_fusion_picks_d2_and_round_trips():
+    every, late = make("z_adv"), make("z_adv", joint_fusion="late")
+    adds = [
+        any(isinstance(layer, keras.layers.Add) for layer in m.inversion_discriminator.layers)
+        for m in (every, late)
+    ]
+    assert adds == [True, False] and every.joint_fusion == "every_layer"
+    for a, b in ((every.discriminator, late.discriminator), (every.generator, late.generator)):
+        assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))  # D, G untouched
+    config = late.get_config()
+    assert config["joint_fusion"] == "late" and IGEGAN.from_config(config).get_config() == config
