@@ -89,8 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--joint-fusion",
         choices=FUSIONS,
         default=None,
-        help="where the joint discriminator fuses z with x: every_layer (seed 000 A.3.2) or late "
-        "(zoo.networks._late_fusion_joint_discriminator); default: the model's",
+        help="where the joint discriminator fuses z with x: every_layer (seed 000 A.3.2), late "
+        "(seed 004 Table 3; zoo.networks._late_fusion_joint_discriminator) or late_bilinear "
+        "(late + a projection term); default: late, every_layer for the bigan* variants under --preset paper",
     )
 
 
@@ -134,6 +135,8 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
 
     _check_applicable(args)
     fusion = {} if args.joint_fusion is None else {"joint_fusion": args.joint_fusion}
+    if args.joint_fusion is None and settings["preset"] == "paper" and args.variant.startswith("bigan"):
+        fusion = {"joint_fusion": "every_layer"}  # seed 000 A.3.2
     if args.variant.startswith("bigan_"):
         weight = 1.0 if args.inversion_weight is None else args.inversion_weight
         return {"inversion": args.variant[len("bigan_") :], "inversion_weight": weight, **fusion}

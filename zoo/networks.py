@@ -212,9 +212,16 @@ def build_joint_discriminator(
         x, z = keras.Input((channels,), name="images"), keras.Input((latent_dim,), name="z")
         return _mlp([x, z], heads, width, name)
     check_shape(resolution, channels, latent_dim, width)
-    if fusion == "late":
+    if fusion in ("late", "late_bilinear"):
         return _late_fusion_joint_discriminator(
-            resolution, channels, latent_dim, width, heads, name, spectral_norm
+            resolution,
+            channels,
+            latent_dim,
+            width,
+            heads,
+            name,
+            spectral_norm,
+            bilinear=fusion == "late_bilinear",
         )
     x = keras.Input((resolution, resolution, channels), name="images")
     z = keras.Input((latent_dim,), name="z")
@@ -230,7 +237,7 @@ def build_joint_discriminator(
     return keras.Model([x, z], _heads(h, heads, spectral_norm), name=name)
 
 
-FUSIONS = ("every_layer", "late")
+FUSIONS = ("every_layer", "late", "late_bilinear")
 
 
 def check_fusion(fusion: str) -> None:
@@ -247,7 +254,14 @@ def _heads(h, heads: int, spectral_norm: str):
 
 
 def _late_fusion_joint_discriminator(
-    resolution: int, channels: int, latent_dim: int, width: float, heads: int, name: str, spectral_norm: str
+    resolution: int,
+    channels: int,
+    latent_dim: int,
+    width: float,
+    heads: int,
+    name: str,
+    spectral_norm: str,
+    bilinear: bool = False,
 ) -> keras.Model:
     """A joint D that fuses x and z once, at the top (the spectrally-normalised BiGANs
     that train: imp_bigan, ALAD; BigBiGAN's unary scores, Donahue & Simonyan 2019 §2).
@@ -258,6 +272,9 @@ def _late_fusion_joint_discriminator(
     a unary x score, a unary z score and a joint score; it is still a single logit
     D(x, z), so BiGAN's objectives (seed 003 eq. 3) are unchanged. The x path alone is the
     GAN's discriminator, so G gets the gradient a GAN's G gets, plus the pairing term.
+    ``bilinear`` adds to each head a projection term f_zᵀ W f_x (Miyato & Koyama 2018's
+    projection discriminator, with the code in place of the class), a direct score of
+    how x's features correlate with z.
     """
     sn = lambda layer: _sn(layer, spectral_norm)  # noqa: E731
     units = scaled(512, width)
@@ -273,7 +290,15 @@ def _late_fusion_joint_discriminator(
         f_z = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(f_z))
     f_xz = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(layers.Concatenate()([f_x, f_z])))
     features = layers.Concatenate()([f_x, f_z, f_xz])
-    return keras.Model([x, z], _heads(features, heads, spectral_norm), name=name)
+    logits = _heads(features, heads, spectral_norm)
+    if bilinear:
+        terms = [
+            layers.Dot(axes=1)([sn(layers.Dense(units, use_bias=False, name=f"projection_{i}"))(f_x), f_z])
+            for i in range(heads)
+        ]
+        projection = terms[0] if heads == 1 else layers.Concatenate()(terms)
+        logits = layers.Add(dtype="float32")([logits, projection])
+    return keras.Model([x, z], logits, name=name)
 
 
 # ------------------------------------------------------------------------ 2-D data

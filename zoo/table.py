@@ -59,6 +59,9 @@ ENTRIES: dict[str, Entry] = {
     # seed 000 A.3.2's spectral norm is Miyato et al.'s: compared with the default here.
     "gan_sn_miyato": Entry("gan", ("--spectral-norm", "miyato")),
     "bigan_sn_miyato": Entry("bigan", ("--variant", "bigan", "--spectral-norm", "miyato")),
+    # seed 000 A.3.2's joint D (z at every layer) against the default late fusion.
+    "bigan_every_layer": Entry("bigan", ("--variant", "bigan", "--joint-fusion", "every_layer")),
+    "bigan_x_ae_every_layer": Entry("bigan", ("--variant", "bigan_x_ae", "--joint-fusion", "every_layer")),
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),

@@ -121,6 +121,21 @@ def test_paper_preset_is_seed_004_for_its_variants_and_seed_000_for_bigan():
     assert s["lr_decay"] == [0, 1, 1.0]
 
 
+@pytest.mark.parametrize(
+    "argv,fusion",
+    [
+        (["--variant", "bigan"], None),  # the model's default, late
+        (["--variant", "bigan_x_ae", "--preset", "paper"], "every_layer"),  # seed 000 A.3.2
+        (["--variant", "mdgan", "--preset", "paper"], None),  # seed 004 Table 3 fuses late
+        (["--variant", "bigan", "--preset", "paper", "--joint-fusion", "late"], "late"),
+        (["--variant", "p_mdgan", "--joint-fusion", "late_bilinear"], "late_bilinear"),
+    ],
+)
+def test_joint_fusion_follows_the_paper_preset_and_the_flag(argv, fusion):
+    module, args, s = _settings(argv)
+    assert module.model_kwargs(args, s).get("joint_fusion") == fusion
+
+
 @pytest.mark.parametrize("dataset,expected", [("fashion_mnist", (9.0, 9.0)), ("cifar10", (8.0, 7.0))])
 def test_cycle_weight_defaults_follow_table_1(dataset, expected):
     got = []
