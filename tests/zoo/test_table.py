@@ -86,6 +86,7 @@ def test_the_bar_names_every_miss_with_its_number():
     )
     relaxed = {**GOOD, "psnr_mean": 10.5, "class_agreement": 0.55}
     assert table.requirements("bigan", relaxed, [], 10.0) == []
+    assert table.requirements("bigan_every_layer", relaxed, [], 10.0) == []  # plain BiGAN, other D
     assert len(table.requirements("bigan_x_ae", relaxed, [], 10.0)) == 2
 
 
