@@ -85,10 +85,13 @@ def test_joint_discriminator_z_enters_every_layer_as_bias():
     assert np.abs(a[0].numpy() - b[0].numpy()).max() == 0.0  # the first conv sees x only
 
 
+@pytest.mark.parametrize("fusion", ["late", "late_bilinear"])
 @pytest.mark.parametrize("heads", [1, 2])
-def test_late_fusion_joint_discriminator_keeps_z_out_of_the_x_trunk(heads):
-    joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16, heads=heads, fusion="late")
-    assert not any(isinstance(layer, keras.layers.Add) for layer in joint.layers)
+def test_late_fusion_joint_discriminator_keeps_z_out_of_the_x_trunk(heads, fusion):
+    joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16, heads=heads, fusion=fusion)
+    bilinear = fusion == "late_bilinear"
+    adds = [layer for layer in joint.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == bilinear and (not bilinear or adds[0].output is joint.output)  # no per-layer z
     flat = next(layer for layer in joint.layers if isinstance(layer, keras.layers.Flatten))
     probe = keras.Model(joint.inputs, [flat.output, joint.output])
     rng = np.random.default_rng(3)
@@ -102,9 +105,13 @@ def test_late_fusion_joint_discriminator_keeps_z_out_of_the_x_trunk(heads):
     assert np.abs(d11 - d12).min() > 0 and np.abs(d11 - d21).min() > 0  # D reads x and z
     # ... and not only as a sum of an x score and a z score: the joint term is there
     assert np.abs(d11 + d22 - d12 - d21).max() > 1e-4
-    # 7 trunk convs, FC on x, 2 FC on z, FC on [f_x, f_z], one final FC per head: all SN
+    # 7 trunk convs, FC on x, 2 FC on z, FC on [f_x, f_z], one final FC per head (+ one
+    # projection W per head): all SN
     sn = [layer for layer in joint.layers if isinstance(layer, keras.layers.SpectralNormalization)]
-    assert len(sn) == len(networks.TRUNK) + 4 + heads
+    assert len(sn) == len(networks.TRUNK) + 4 + heads * (1 + bilinear)
+    if bilinear:  # the projection term is f_z . (W f_x), one W per head
+        dots = [layer for layer in joint.layers if isinstance(layer, keras.layers.Dot)]
+        assert len(dots) == heads and all(d.input[1].name == dots[0].input[1].name for d in dots)
     if heads == 2:  # the heads share every layer but their final FC (seed 000 A.3.2)
         final = [layer for layer in sn if layer.layer.name.startswith("head_")]
         assert len(final) == 2 and final[0].input.name == final[1].input.name
