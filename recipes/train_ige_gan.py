@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--joint-fusion",
         choices=FUSIONS,
         default=None,
-        help="x_adv / z_adv: where D2 fuses z with x: every_layer (seed 000 A.3.2) or late; default: the model's",
+        help="x_adv / z_adv: where D2 fuses z with x: every_layer (seed 000 A.3.2, the default), late or late_bilinear",
     )
 
 
