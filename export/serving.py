@@ -1,4 +1,4 @@
-"""SavedModel export with verification in a fresh process and atomic placement."""
+"""SavedModel export with verification in one fresh process and atomic placement."""
 
 from __future__ import annotations
 
@@ -18,17 +18,22 @@ from zoo.files import check_writable_dir, directory_lock, write_text_atomic
 TOLERANCE = 1e-5
 # How long an export waits for another export into the same serving root to finish.
 EXPORT_LOCK_WAIT_S = 600.0
-# Runs in a fresh interpreter that imports TensorFlow only, never the zoo.
+# Runs in a fresh interpreter that imports TensorFlow only, never the zoo: one process
+# reloads every network of an export (argv: path, inputs, out_key, outputs per network).
 _VERIFY = r"""
 import sys
 import numpy as np
 import tensorflow as tf
-path, inputs, out_key, outputs = sys.argv[1:]
-fn = tf.saved_model.load(path).signatures["serving_default"]
-feed = np.load(inputs)
-y = fn(**{k: tf.constant(feed[k]) for k in feed.files})[out_key].numpy()
+args = sys.argv[1:]
+for path, inputs, out_key, outputs in zip(*[iter(args)] * 4):
+    try:
+        fn = tf.saved_model.load(path).signatures["serving_default"]
+        feed = np.load(inputs)
+        y = fn(**{k: tf.constant(feed[k]) for k in feed.files})[out_key].numpy()
+    except Exception as e:
+        sys.exit(f"failed to load {path}: {type(e).__name__}: {e}".splitlines()[0])
+    np.save(outputs, y)
 assert "zoo" not in sys.modules, "the verifier must not import the zoo"
-np.save(outputs, y)
 """
 
 
@@ -57,31 +62,38 @@ def _serving_module(network, inputs: dict[str, np.ndarray], out_key: str):
     return Serving()
 
 
-def _verify(path: Path, inputs: dict[str, np.ndarray], expected: np.ndarray, out_key: str) -> float:
+def _verify(items: list[tuple[Path, dict[str, np.ndarray], np.ndarray, str]]) -> list[float]:
+    """Reload each staged SavedModel ``(path, inputs, expected, out_key)`` in one fresh
+    process and return, per item, the largest |difference| from the Keras outputs
+    ``expected``; a failed load, a wrong shape or a difference over ``TOLERANCE`` is a
+    ``ZooError`` naming the path."""
     with tempfile.TemporaryDirectory() as tmp:
-        feed, outputs = Path(tmp) / "in.npz", Path(tmp) / "out.npy"
-        np.savez(feed, **inputs)
+        argv, outputs = [], []
+        for i, (path, inputs, _, out_key) in enumerate(items):
+            feed, out = Path(tmp) / f"in{i}.npz", Path(tmp) / f"out{i}.npy"
+            np.savez(feed, **inputs)
+            argv += [str(path), str(feed), out_key, str(out)]
+            outputs.append(out)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         proc = subprocess.run(
-            [sys.executable, "-c", _VERIFY, str(path), str(feed), out_key, str(outputs)],
-            cwd=tmp,
-            env=env,
-            capture_output=True,
-            text=True,
+            [sys.executable, "-c", _VERIFY, *argv], cwd=tmp, env=env, capture_output=True, text=True
         )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ZooError(f"export verification failed to load {path}: {last}")
-        got = np.load(outputs)
-    if got.shape != expected.shape:
-        raise ZooError(f"export verification: {path} returned shape {got.shape}, expected {expected.shape}")
-    diff = float(np.max(np.abs(got - expected))) if got.size else 0.0
-    if not diff <= TOLERANCE:
-        raise ZooError(
-            f"export verification: {path} differs from the Keras network by {diff:.3g} > {TOLERANCE}"
-        )
-    return diff
+            raise ZooError(f"export verification: {last}")
+        got = [np.load(out) for out in outputs]
+    diffs = []
+    for (path, _, expected, _), y in zip(items, got):
+        if y.shape != expected.shape:
+            raise ZooError(f"export verification: {path} returned shape {y.shape}, expected {expected.shape}")
+        diff = float(np.max(np.abs(y - expected))) if y.size else 0.0
+        if not diff <= TOLERANCE:
+            raise ZooError(
+                f"export verification: {path} differs from the Keras network by {diff:.3g} > {TOLERANCE}"
+            )
+        diffs.append(diff)
+    return diffs
 
 
 def next_version(*model_dirs: Path) -> int:
@@ -90,40 +102,45 @@ def next_version(*model_dirs: Path) -> int:
     return max(versions, default=0) + 1
 
 
-def stage_network(
-    network, model_dir: Path, version: int, inputs: dict[str, np.ndarray], out_key: str
-) -> dict:
-    """Save ``network`` into a temporary directory inside ``model_dir`` with a
-    ``serving_default`` signature taking the named float32 ``inputs`` (in the network's
-    input order; sample values, batch dimension dynamic) and returning ``{out_key: ...}``;
-    reload it in a fresh process and compare with the Keras outputs on the samples
-    (max |diff| <= 1e-5). Returns ``{"tmp", "path", "version", "max_abs_diff"}``; the
-    caller renames ``tmp`` to ``path`` (``publish``), or removes it."""
+def stage_networks(networks: list[tuple], version: int) -> list[dict]:
+    """Save each ``(network, model_dir, inputs, out_key)`` into a temporary directory
+    inside ``model_dir`` with a ``serving_default`` signature taking the named float32
+    ``inputs`` (in the network's input order; sample values, batch dimension dynamic)
+    and returning ``{out_key: ...}``; reload them all in one fresh process and compare
+    with the Keras outputs on the samples (max |diff| <= 1e-5). Returns, per network,
+    ``{"tmp", "path", "version", "max_abs_diff"}``; the caller renames each ``tmp`` to
+    its ``path``, or removes it. On any failure nothing staged is left behind."""
     import tensorflow as tf
 
-    model_dir = Path(model_dir).resolve()
-    model_dir.mkdir(parents=True, exist_ok=True)
-    final = model_dir / str(version)
-    if final.exists():
-        raise ZooError(f"{final} already exists; refusing to overwrite an exported version")
-    # A non-numeric name: TF Serving never loads it, even while it is being written.
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+    staged, items = [], []
     try:
-        module = _serving_module(network, inputs, out_key)
-        tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
-        expected = np.asarray(_call(network, {k: tf.constant(v) for k, v in inputs.items()}), np.float32)
-        diff = _verify(tmp, inputs, expected, out_key)
+        for network, model_dir, inputs, out_key in networks:
+            model_dir = Path(model_dir).resolve()
+            model_dir.mkdir(parents=True, exist_ok=True)
+            final = model_dir / str(version)
+            if final.exists():
+                raise ZooError(f"{final} already exists; refusing to overwrite an exported version")
+            # A non-numeric name: TF Serving never loads it, even while it is being written.
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+            staged.append({"tmp": str(tmp), "path": str(final), "version": version})
+            module = _serving_module(network, inputs, out_key)
+            tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
+            expected = _call(network, {k: tf.constant(v) for k, v in inputs.items()})
+            items.append((tmp, inputs, np.asarray(expected, np.float32), out_key))
+        for item, diff in zip(staged, _verify(items)):
+            item["max_abs_diff"] = diff
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for item in staged:
+            shutil.rmtree(item["tmp"], ignore_errors=True)
         raise
-    return {"tmp": str(tmp), "path": str(final), "version": version, "max_abs_diff": diff}
+    return staged
 
 
 def export_network(
     network, model_dir: Path, version: int, inputs: dict[str, np.ndarray], out_key: str
 ) -> dict:
-    """``stage_network`` and, once verified, rename the version into place."""
-    staged = stage_network(network, model_dir, version, inputs, out_key)
+    """Stage and verify one network (``stage_networks``), then rename it into place."""
+    (staged,) = stage_networks([(network, model_dir, inputs, out_key)], version)
     os.rename(staged.pop("tmp"), staged["path"])
     return staged
 
@@ -207,13 +224,12 @@ def export_run(run_dir: str | os.PathLike, serving_root: str | os.PathLike, name
             print(f"note: removed {path}, left by an interrupted export", file=sys.stderr)
         version = next_version(*dirs)
         summary = {"checkpoint": checkpoint, "version": version, "models": {}}
-        staged = []
+        networks = [(net, serving_root / t, inputs, key) for t, (net, inputs, key) in targets.items()]
+        staged = stage_networks(networks, version)  # every network saved and verified
         try:
-            for target, (network, inputs, out_key) in targets.items():
-                staged.append(stage_network(network, serving_root / target, version, inputs, out_key))
-                summary["models"][target] = {k: v for k, v in staged[-1].items() if k != "tmp"}
-            for item in staged:  # all verified: publish the set together
+            for target, item in zip(targets, staged):  # publish the set together
                 os.rename(item["tmp"], item["path"])
+                summary["models"][target] = {k: v for k, v in item.items() if k != "tmp"}
         except BaseException:
             for item in staged:
                 shutil.rmtree(item["tmp"], ignore_errors=True)

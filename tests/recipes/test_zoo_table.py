@@ -55,27 +55,24 @@ def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path)
     assert "training" not in again.stdout and "resuming" not in again.stdout
     assert (out / "evals" / "gan-seed0.json").read_text() == before
 
-    # Interrupted after its step-10 checkpoint: resumed, not restarted.
+    # In one more table run: gan, interrupted after its step-10 checkpoint, is resumed, not
+    # restarted; ige_gan_z_ae, trained with other settings than the recipe plans now, is
+    # stale: moved aside (kept) and retrained.
     run = runs / "gan-seed0"
     (out / "evals" / "gan-seed0.json").unlink()
     (run / "metrics.json").unlink()
     for f in (run / "checkpoints").glob("ckpt-2*"):
         f.unlink()
-    resumed = table(tmp_path)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "gan-seed0: resuming" in resumed.stdout
-    times = json.loads((run / "table_time.json").read_text())
-    assert [t["resume"] for t in times] == [False, True]
-    assert json.loads((out / "evals" / "gan-seed0.json").read_text())["step"] == 20
-
-    # A run trained with other settings than the recipe plans now is stale: moved aside
-    # (kept), retrained.
     path = out / "evals" / "ige_gan_z_ae-seed0.json"
     stale = json.loads(path.read_text())
     stale["config"]["model"]["latent_dim"] = 9
     path.write_text(json.dumps(stale))
     retrained = table(tmp_path)
     assert retrained.returncode == 0, retrained.stderr[-2000:]
+    assert "gan-seed0: resuming" in retrained.stdout
+    times = json.loads((run / "table_time.json").read_text())
+    assert [t["resume"] for t in times] == [False, True]
+    assert json.loads((out / "evals" / "gan-seed0.json").read_text())["step"] == 20
     assert "ige_gan_z_ae-seed0: its defaults changed" in retrained.stdout
     assert json.loads((out / "evals" / "stale" / "ige_gan_z_ae-seed0.stale-1.json").read_text()) == stale
     assert (runs / "ige_gan_z_ae-seed0.stale-1" / "checkpoints").is_dir()
