@@ -517,13 +517,18 @@ def evaluate(entry: str, seed: int, run_dir: Path, real, strip_png: Path) -> dic
 
 
 def git_commit() -> str | None:
-    """The checkout's commit (with ``+dirty`` when tracked files differ), None outside git."""
+    """The checkout's commit (with ``+dirty`` when tracked files other than
+    ``recipes/results/`` differ: the table rewrites its own results while it runs), None
+    outside git."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)recipes/results"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None

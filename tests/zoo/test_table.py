@@ -151,3 +151,24 @@ def test_a_legacy_key_only_applies_where_one_config_has_it():
     assert not table.same_config(
         old_bigan, {"model": {"latent_dim": 16, "joint_fusion": "late"}, "settings": {}}
     )
+
+
+def test_git_commit_is_dirty_for_code_changes_but_not_for_the_tables_own_results(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "recipes" / "results").mkdir(parents=True)
+    (tmp_path / "code.py").write_text("a = 1\n")
+    (tmp_path / "recipes" / "results" / "table.md").write_text("old\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    monkeypatch.setattr(table, "ROOT", tmp_path)
+    head = table.git_commit()
+    assert head and "+" not in head
+    (tmp_path / "recipes" / "results" / "table.md").write_text("rewritten by the table\n")
+    assert table.git_commit() == head
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert table.git_commit() == head + "+dirty"
