@@ -51,9 +51,15 @@ print(json.dumps(out))
 """
 
 
-def test_export_layout_reload_and_match(run_dir, tmp_path):
-    root = tmp_path / "serving"
-    summary = serving.export_run(run_dir, root)
+@pytest.fixture(scope="module")
+def exported(run_dir, tmp_path_factory):
+    """One export of ``run_dir`` that the read-only tests below share: (root, summary)."""
+    root = tmp_path_factory.mktemp("exported") / "serving"
+    return root, serving.export_run(run_dir, root)
+
+
+def test_export_layout_reload_and_match(run_dir, exported, tmp_path):
+    root, summary = exported
     enc, gen = root / "ige_gan_encoder" / "1", root / "ige_gan_generator" / "1"
     assert (enc / "saved_model.pb").is_file() and (gen / "saved_model.pb").is_file()
     assert all(m["max_abs_diff"] <= 1e-5 for m in summary["models"].values())
@@ -91,12 +97,12 @@ def test_export_layout_reload_and_match(run_dir, tmp_path):
         np.testing.assert_allclose(out["images"], model.generator(z, training=False).numpy(), atol=1e-5)
 
 
-def test_signatures_via_saved_model_cli(run_dir, tmp_path):
-    serving.export_run(run_dir, tmp_path)
-    show = saved_model_signature(tmp_path / "ige_gan_encoder" / "1")
+def test_signatures_via_saved_model_cli(exported):
+    root, _ = exported
+    show = saved_model_signature(root / "ige_gan_encoder" / "1")
     assert "inputs['images']" in show and "shape: (-1, 28, 28, 1)" in show and "outputs['z']" in show
     assert show.count("DT_FLOAT") == 2 and "shape: (-1, 8)" in show
-    show = saved_model_signature(tmp_path / "ige_gan_generator" / "1")
+    show = saved_model_signature(root / "ige_gan_generator" / "1")
     assert "inputs['z']" in show and "shape: (-1, 8)" in show and "outputs['images']" in show
 
 
