@@ -153,3 +153,18 @@ def test_ive_gan_and_age_recipe_flags_reach_the_model():
     age = recipe("train_age")
     args = build_parser(age).parse_args(["--lambda", "500", "--code-weight", "5", "--g-steps", "3"])
     assert age.model_kwargs(args, {}) == {"data_weight": 500.0, "code_weight": 5.0, "g_steps": 3}
+
+
+def test_wgan_gp_cpu_preset_steps_apply_to_the_cpu_preset_only_and_flags_override_them():
+    from zoo.recipe import build_parser, prepare
+
+    wgan = recipe("train_wgan_gp")
+    parser = build_parser(wgan)
+
+    def steps(argv):
+        return prepare(wgan, parser.parse_args(["--no-export", *argv]), parser).settings["steps"]
+
+    assert wgan.cpu_preset == {"steps": 1800}
+    assert steps([]) == steps(["--preset", "cpu"]) == 1800
+    assert steps(["--steps", "5000"]) == 5000
+    assert steps(["--preset", "tiny"]) == 20 and steps(["--preset", "paper"]) == 500_000
