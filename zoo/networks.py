@@ -52,7 +52,7 @@ def check_spectral_norm(spectral_norm: str) -> None:
         )
 
 
-def _sn(layer: layers.Layer, spectral_norm: str = "projection") -> layers.Layer:
+def _sn(layer: layers.Layer, spectral_norm: str = "miyato") -> layers.Layer:
     """Spectral normalisation of one layer, one power iteration per training call:
     ``"projection"`` is ``keras.layers.SpectralNormalization`` (each training call assigns
     W / σ to the kernel, no gradient through σ); ``"miyato"`` is ``zoo.layers.SpectralNorm``
@@ -150,7 +150,7 @@ def build_discriminator(
     name: str = "discriminator",
     architecture: str = "dcgan",
     normalization: str = "spectral",
-    spectral_norm: str = "projection",
+    spectral_norm: str = "miyato",
 ) -> keras.Model:
     """Discriminator D: x -> logit (seed 000 A.3.2, GAN models).
 
@@ -189,7 +189,7 @@ def build_joint_discriminator(
     heads: int = 1,
     name: str = "joint_discriminator",
     architecture: str = "dcgan",
-    spectral_norm: str = "projection",
+    spectral_norm: str = "miyato",
     fusion: str = "every_layer",
 ) -> keras.Model:
     """Joint discriminator D(x, z) -> logits (BiGAN / adversarial losses).
@@ -405,7 +405,7 @@ def build_ive_discriminator(
     channels: int,
     width: float = 1.0,
     architecture: str = "dcgan",
-    spectral_norm: str = "projection",
+    spectral_norm: str = "miyato",
 ) -> keras.Model:
     """IVE-GAN's two discriminators on one shared embedding D_enc (seed 002 App. B):
     inputs ``[candidate, condition, sample]``, outputs ``[D(candidate, condition),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import sys
 import time
@@ -20,6 +19,7 @@ import numpy as np
 from zoo.cli import configure_tensorflow
 from zoo.errors import TrainingDiverged, ZooError
 from zoo.files import check_writable_dir, directory_lock, write_json
+from zoo.legacy import LEGACY_MODEL_DEFAULTS, with_legacy_defaults
 
 # Flags that --resume may not change (the run's stored value is used).
 FIXED_ON_RESUME = (
@@ -134,8 +134,8 @@ def build_parser(recipe: Recipe) -> argparse.ArgumentParser:
         "--spectral-norm",
         choices=SPECTRAL_NORMS,
         default=None,
-        help="the discriminators' spectral normalisation: projection (keras.layers.SpectralNormalization) "
-        "or miyato (zoo.layers.SpectralNorm); default: the model's",
+        help="the discriminators' spectral normalisation: miyato (zoo.layers.SpectralNorm, seed 000's) "
+        "or projection (keras.layers.SpectralNormalization); default: the model's (miyato)",
     )
     p.add_argument(
         "--lr-ratio",
@@ -194,7 +194,7 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser, recipe: 
                 f"--resume: {', '.join(family_flags)} cannot change the run's model "
                 "(the stored one is used); leave them out"
             )
-        stored_sn = stored["model"].get("spectral_norm", "projection")
+        stored_sn = stored["model"].get("spectral_norm", LEGACY_MODEL_DEFAULTS["spectral_norm"])
         if args.spectral_norm is not None and args.spectral_norm != stored_sn:
             raise ZooError(
                 f"--resume: --spectral-norm {args.spectral_norm} differs from the run's {stored_sn}"
@@ -439,13 +439,6 @@ def prepare(recipe: Recipe, args: argparse.Namespace, parser: argparse.ArgumentP
     )
 
 
-def _takes(cls: type, argument: str) -> bool:
-    """Whether ``cls`` or a base class takes constructor ``argument``."""
-    return any(
-        argument in inspect.signature(c.__init__).parameters for c in cls.__mro__ if "__init__" in vars(c)
-    )
-
-
 def build_model(plan: Plan):
     """The plan's model, seeded by --seed (initial weights too) and compiled."""
     import keras
@@ -458,11 +451,8 @@ def build_model(plan: Plan):
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(s.get("precision", "float32"))
     config = dict(plan.model_config)
-    if plan.resume:  # runs written before these were stored trained with the old defaults
-        config.setdefault("adam_betas", [0.5, 0.999])
-        config.setdefault("lr_ratios", {})
-        if _takes(family_class(plan.family), "joint_fusion"):
-            config.setdefault("joint_fusion", "every_layer")
+    if plan.resume:  # runs written before these keys were stored trained with the old defaults
+        config = with_legacy_defaults(family_class(plan.family), config)
     try:  # the policy is read when the layers are made; later models keep the old one
         model = family_class(plan.family).from_config(config)
     finally:

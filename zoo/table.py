@@ -32,6 +32,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.files import write_json, write_text_atomic
+from zoo.legacy import LEGACY_MODEL_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,12 +57,18 @@ ENTRIES: dict[str, Entry] = {
     "mdgan": Entry("bigan", ("--variant", "mdgan")),
     "p_mdgan": Entry("bigan", ("--variant", "p_mdgan")),
     "ep_mdgan": Entry("bigan", ("--variant", "ep_mdgan")),
-    # seed 000 A.3.2's spectral norm is Miyato et al.'s: compared with the default here.
-    "gan_sn_miyato": Entry("gan", ("--spectral-norm", "miyato")),
-    "bigan_sn_miyato": Entry("bigan", ("--variant", "bigan", "--spectral-norm", "miyato")),
-    # seed 000 A.3.2's joint D (z at every layer) against the default late fusion.
-    "bigan_every_layer": Entry("bigan", ("--variant", "bigan", "--joint-fusion", "every_layer")),
-    "bigan_x_ae_every_layer": Entry("bigan", ("--variant", "bigan_x_ae", "--joint-fusion", "every_layer")),
+    # keras' projection spectral norm, the default before the table measured Miyato et
+    # al.'s (seed 000 A.3.2's) better on these two rows.
+    "gan_sn_projection": Entry("gan", ("--spectral-norm", "projection")),
+    "bigan_sn_projection": Entry("bigan", ("--variant", "bigan", "--spectral-norm", "projection")),
+    # seed 000 A.3.2's joint D (z at every layer) against late fusion: both measured with
+    # the projection spectral norm (bigan_sn_projection is their late-fusion row).
+    "bigan_every_layer": Entry(
+        "bigan", ("--variant", "bigan", "--joint-fusion", "every_layer", "--spectral-norm", "projection")
+    ),
+    "bigan_x_ae_every_layer": Entry(
+        "bigan", ("--variant", "bigan_x_ae", "--joint-fusion", "every_layer", "--spectral-norm", "projection")
+    ),
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),
@@ -198,7 +205,7 @@ def decide_claims(means: dict) -> list[dict]:
 
 # ----------------------------------------------------------------- the zoo's bar
 MAX_WALL_S = 15 * 60
-PLAIN_BIGAN = ("bigan", "bigan_every_layer", "bigan_sn_miyato")  # plain BiGAN, other networks
+PLAIN_BIGAN = ("bigan", "bigan_every_layer", "bigan_sn_projection")  # plain BiGAN, other networks
 LOW_PSNR_MARGIN = (*PLAIN_BIGAN, "bigan_x_adv", "bigan_z_adv")  # + 2 dB (Donahue's BiGAN after 25 epochs)
 Z_ADV = ("ige_gan_z_adv", "bigan_z_adv")
 
@@ -304,9 +311,11 @@ def _cell(mean, std, key: str) -> str:
     return f"{text} ± {s}" if s is not None else text
 
 
-def report(evaluations: Sequence[dict]) -> tuple[str, str, dict]:
+def report(evaluations: Sequence[dict], stale: dict[str, list[str]] | None = None) -> tuple[str, str, dict]:
     """(markdown, csv, summary) of the evaluated runs: the table, each entry's misses of
-    the section-2 bar, the claims' verdicts."""
+    the section-2 bar, the claims' verdicts. ``stale``: run name -> how its config differs
+    from today's defaults (``stale_runs``); those rows are marked until retrained."""
+    stale = stale or {}
     table = aggregate(evaluations)
     order = [e for e in ENTRIES if e in table] + sorted(set(table) - set(ENTRIES))
     means = {e: table[e]["mean"] for e in order if table[e]["runs"]}
@@ -328,6 +337,9 @@ def report(evaluations: Sequence[dict]) -> tuple[str, str, dict]:
         verdict = "yes" if not misses[e] else "no: " + "; ".join(misses[e])
         if slot["diverged"]:
             verdict += " (diverged: " + "; ".join(slot["diverged"]) + ")"
+        old = [f"{n}: {', '.join(c)}" for n, c in stale.items() if n.rsplit("-seed", 1)[0] == e]
+        if old:
+            verdict = "**stale**, trained before the defaults changed (" + "; ".join(old) + "); " + verdict
         lines.append("| " + " | ".join([e, seeds, *cells, verdict]) + " |")
         for r in slot["runs"]:
             csv_rows.append([e, r["seed"], *("" if r[k] is None else f"{r[k]:.6g}" for k in COLUMNS)])
@@ -342,7 +354,9 @@ def report(evaluations: Sequence[dict]) -> tuple[str, str, dict]:
         verdict = {True: "holds", False: "does not hold", None: "not measured"}[c["verdict"]]
         lines.append(f"| {i} | {c['claim']} | {c['source']} | {verdict} | {c['numbers']} |")
     csv_text = "\n".join(",".join(str(v) for v in row) for row in csv_rows) + "\n"
-    summary = {"claims": claims, "misses": misses, "claims_held": held}
+    if stale:
+        lines += ["", f"Stale rows (retrained by the next table run): {', '.join(sorted(stale))}."]
+    summary = {"claims": claims, "misses": misses, "claims_held": held, "stale": stale}
     return "\n".join(lines) + "\n", csv_text, summary
 
 
@@ -387,31 +401,57 @@ def planned_config(entry: str, argv: list[str]) -> dict:
     return {"model": model.get_config(), "settings": plan.settings}
 
 
-# Model-config keys added after runs were stored, with the value those runs trained with
-# (``zoo.recipe.build_model`` resumes them with the same values).
-LEGACY_MODEL_DEFAULTS = {
-    "spectral_norm": "projection",
-    "fresh_critic_batches": False,
-    "adam_betas": [0.5, 0.999],
-    "lr_ratios": {},
-    "joint_fusion": "every_layer",  # the families with a joint discriminator only
-}
+def unused_keys(entry: str) -> tuple[str, ...]:
+    """The model keys ``entry``'s family ignores (its recipe's ``unused_flags``): a change
+    of their default does not make its runs stale."""
+    from zoo.tuning import load_recipe
+
+    return tuple(load_recipe(ENTRIES[entry].recipe).unused_flags)
 
 
-def same_config(stored: dict, planned: dict) -> bool:
-    """Whether a stored run config trains what ``planned`` would: equal model configs
-    (but for Keras' auto-generated model name) and settings, compared through JSON so
-    tuples and lists compare equal. A legacy key missing from a config takes its legacy
-    value where the other config has that key."""
+def config_changes(stored: dict, planned: dict, ignore: Sequence[str] = ()) -> list[str]:
+    """The model keys and settings in which a stored run config differs from what
+    ``planned`` would train, as ``key stored -> planned`` texts; none: the same run. Keras'
+    auto-generated model name and the keys in ``ignore`` (which the family does not use)
+    are not compared; values compare through JSON so tuples and lists compare equal. A
+    legacy key missing from a config takes its legacy value where the other config has
+    that key."""
     keys = set(stored["model"]) | set(planned["model"])
     legacy = {k: v for k, v in LEGACY_MODEL_DEFAULTS.items() if k in keys}
 
     def as_json(config):
         model = {**legacy, **config["model"]}
-        model.pop("name", None)
+        for key in ("name", *ignore):
+            model.pop(key, None)
         return json.loads(json.dumps({"model": model, "settings": config["settings"]}))
 
-    return as_json(stored) == as_json(planned)
+    a, b = as_json(stored), as_json(planned)
+    return [
+        f"{key} {a[part].get(key, '–')} -> {b[part].get(key, '–')}"
+        for part in ("model", "settings")
+        for key in sorted(set(a[part]) | set(b[part]))
+        if a[part].get(key) != b[part].get(key)
+    ]
+
+
+def same_config(stored: dict, planned: dict, ignore: Sequence[str] = ()) -> bool:
+    """Whether a stored run config trains what ``planned`` would (``config_changes``)."""
+    return not config_changes(stored, planned, ignore)
+
+
+def stale_runs(evaluations: Sequence[dict]) -> dict[str, list[str]]:
+    """Run name -> how its config differs from what its entry trains today, for each
+    evaluated run of a known entry that a table run would retrain."""
+    out = {}
+    for ev in evaluations:
+        if ev["entry"] not in ENTRIES or ev.get("diverged"):
+            continue
+        s = ev["config"]["settings"]
+        argv = recipe_argv(ev["entry"], ev["seed"], Path("unused"), s["preset"], s["dataset"])
+        changes = config_changes(ev["config"], planned_config(ev["entry"], argv), unused_keys(ev["entry"]))
+        if changes:
+            out[run_name(ev["entry"], ev["seed"])] = changes
+    return out
 
 
 def _aside(path: Path, stale_dir: Path | None = None) -> Path:
@@ -577,7 +617,7 @@ def load_evaluations(evals_dir: Path) -> list[dict]:
 def write_report(out: Path) -> dict:
     """Rebuild ``zoo_table.md`` / ``.csv`` / ``claims.json`` / ``montage.png`` from ``out/evals``."""
     evaluations = load_evaluations(out / "evals")
-    markdown, csv_text, summary = report(evaluations)
+    markdown, csv_text, summary = report(evaluations, stale_runs(evaluations))
     commits = sorted({str(ev.get("commit")) for ev in evaluations})
     header = (
         "# Zoo table\n\nWritten by `python recipes/zoo_table.py` from the evaluations in `evals/` "
@@ -623,10 +663,10 @@ def run_table(
             name = run_name(entry, seed)
             run_dir, eval_path = runs / name, evals / f"{name}.json"
             argv = recipe_argv(entry, seed, run_dir, preset, dataset, extra)
-            planned = planned_config(entry, argv)
+            planned, ignore = planned_config(entry, argv), unused_keys(entry)
             if eval_path.is_file():
                 stored = json.loads(eval_path.read_text())
-                if same_config(stored["config"], planned):
+                if same_config(stored["config"], planned, ignore):
                     continue
                 log(f"{name}: its defaults changed since it was trained; retraining (old copy kept)")
                 _aside(eval_path, evals / "stale")
@@ -634,7 +674,7 @@ def run_table(
                     _aside(run_dir)
             elif (run_dir / "config.json").is_file():
                 stored = json.loads((run_dir / "config.json").read_text())
-                if not same_config(stored, planned):
+                if not same_config(stored, planned, ignore):
                     log(f"{name}: {run_dir} was started with other settings; moved aside, retraining")
                     _aside(run_dir)
             diverged = None if trained(run_dir) else train(entry, seed, run_dir, argv, log)

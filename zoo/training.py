@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from zoo.errors import TrainingDiverged, ZooError
+from zoo.legacy import with_legacy_defaults
 from zoo.trainer import AdversarialModel
 
 
@@ -295,7 +296,8 @@ def load_run(run_dir: str | Path) -> tuple[dict, AdversarialModel]:
         family, model_config = config["family"], config["model"]
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ZooError(f"{config_path} is not a valid run config: {err}") from None
-    return config, family_class(family).from_config(model_config)
+    cls = family_class(family)
+    return config, cls.from_config(with_legacy_defaults(cls, model_config))
 
 
 def run_checkpoints(run_dir: str | Path, newest_only: bool = False) -> list[tuple[int, str]]:

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from zoo import networks
 from zoo.errors import ZooError
+from zoo.layers import SpectralNorm
 
 
 @pytest.mark.parametrize("resolution,channels", [(28, 1), (32, 3), (64, 3)])
@@ -37,28 +38,43 @@ def test_generator_28_starts_at_7x7():
     assert tuple(reshape.target_shape[:2]) == (7, 7)
 
 
+SN_TYPES = (keras.layers.SpectralNormalization, SpectralNorm)
+
+
 def _sn_layers(model):
-    return [
-        layer
-        for layer in model.layers
-        if isinstance(layer, tf.keras.layers.Layer) and hasattr(layer, "vector_u")
-    ]
+    return [layer for layer in model.layers if isinstance(layer, SN_TYPES)]
 
 
-def test_spectral_norm_after_training_calls():
-    d = networks.build_discriminator(28, 1, width=0.125)
+@pytest.mark.parametrize("spectral_norm", networks.SPECTRAL_NORMS)
+def test_spectral_norm_after_training_calls(spectral_norm):
+    d = networks.build_discriminator(28, 1, width=0.125, spectral_norm=spectral_norm)
     x = tf.random.uniform((4, 28, 28, 1), seed=1)
     for _ in range(30):  # power iteration converges over repeated training-mode calls
         d(x, training=True)
     sn = _sn_layers(d)
     assert len(sn) == 8  # 7 convs + the final dense
+    kind = SpectralNorm if spectral_norm == "miyato" else keras.layers.SpectralNormalization
+    assert all(type(layer) is kind for layer in sn)
     for layer in sn:
-        kernel = layer.kernel.numpy().reshape(-1, layer.kernel.shape[-1])
-        assert np.linalg.svd(kernel, compute_uv=False)[0] == pytest.approx(1.0, abs=0.05)
+        # projection stores W / σ in the kernel; miyato keeps W and divides in the forward pass
+        kernel = layer.layer.kernel.numpy()
+        if spectral_norm == "miyato":
+            kernel = kernel / float(layer.sigma())
+        top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert top == pytest.approx(1.0, abs=0.05)
 
 
-def test_spectral_norm_inactive_in_inference_mode():
+def test_the_default_spectral_norm_is_miyato():
+    from zoo.models import family_class
+
     d = networks.build_discriminator(28, 1, width=0.125)
+    assert {type(layer) for layer in _sn_layers(d)} == {SpectralNorm}
+    assert family_class("bigan")(width=1 / 16, latent_dim=8).get_config()["spectral_norm"] == "miyato"
+
+
+@pytest.mark.parametrize("spectral_norm", networks.SPECTRAL_NORMS)
+def test_spectral_norm_inactive_in_inference_mode(spectral_norm):
+    d = networks.build_discriminator(28, 1, width=0.125, spectral_norm=spectral_norm)
     before = [w.numpy().copy() for w in d.weights]
     d(tf.random.uniform((2, 28, 28, 1)), training=False)
     assert all(np.array_equal(a, b.numpy()) for a, b in zip(before, d.weights))
@@ -107,7 +123,7 @@ def test_late_fusion_joint_discriminator_keeps_z_out_of_the_x_trunk(heads, fusio
     assert np.abs(d11 + d22 - d12 - d21).max() > 1e-4
     # 7 trunk convs, FC on x, 2 FC on z, FC on [f_x, f_z], one final FC per head (+ one
     # projection W per head): all SN
-    sn = [layer for layer in joint.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    sn = _sn_layers(joint)
     assert len(sn) == len(networks.TRUNK) + 4 + heads * (1 + bilinear)
     if bilinear:  # the projection term is f_z . (W f_x), one W per head
         dots = [layer for layer in joint.layers if isinstance(layer, keras.layers.Dot)]

@@ -120,6 +120,39 @@ def test_report_averages_seeds_and_marks_divergence():
     assert summary["claims_held"] == 0 and all(c["verdict"] is None for c in summary["claims"])
 
 
+def test_a_stale_row_is_marked_with_what_changed_and_listed():
+    evaluations = [
+        {"entry": "gan", "seed": 0, "metrics": {"fid_samples": 10.0, "class_histogram": [0.1] * 10}},
+        {"entry": "wgan_gp", "seed": 0, "metrics": {"fid_samples": 9.0, "class_histogram": [0.1] * 10}},
+    ]
+    markdown, _, summary = table.report(evaluations, {"gan-seed0": ["spectral_norm projection -> miyato"]})
+    gan_row = next(line for line in markdown.splitlines() if line.startswith("| gan |"))
+    assert (
+        "**stale**, trained before the defaults changed (gan-seed0: spectral_norm projection -> miyato)"
+        in gan_row
+    )
+    assert "stale" not in next(line for line in markdown.splitlines() if line.startswith("| wgan_gp |"))
+    assert "Stale rows (retrained by the next table run): gan-seed0." in markdown
+    assert summary["stale"] == {"gan-seed0": ["spectral_norm projection -> miyato"]}
+    assert "stale" not in table.report(evaluations)[0].lower()
+
+
+def test_config_changes_name_each_differing_key_and_ignore_the_familys_unused_ones():
+    stored = {
+        "model": {"latent_dim": 16, "spectral_norm": "projection", "name": "a"},
+        "settings": {"steps": 20},
+    }
+    planned = {"model": {"latent_dim": 16, "spectral_norm": "miyato", "name": "b"}, "settings": {"steps": 30}}
+    assert table.config_changes(stored, planned) == ["spectral_norm projection -> miyato", "steps 20 -> 30"]
+    assert table.config_changes(stored, planned, ignore=("spectral_norm",)) == ["steps 20 -> 30"]
+    same_steps = {**planned, "settings": {"steps": 20}}
+    assert not table.same_config(stored, same_steps) and table.same_config(
+        stored, same_steps, ("spectral_norm",)
+    )
+    # a family that declares spectral_norm unused (a plain critic) is not made stale by it
+    assert "spectral_norm" in table.unused_keys("wgan_gp") and "spectral_norm" not in table.unused_keys("gan")
+
+
 def test_stored_and_planned_configs_compare_through_json():
     planned = {"model": {"latent_dim": 16, "shape": (1, 2)}, "settings": {"steps": 20}}
     assert table.same_config(

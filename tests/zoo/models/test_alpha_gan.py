@@ -28,8 +28,8 @@ def make(**kw):
     return AlphaGAN(**{**TINY, **kw})
 
 
-# Keras' SpectralNormalization rewrites its kernel on every training-mode call, so exact
-# formula and weight-routing checks use the MLP networks (no spectral norm) on 2-D points.
+# Exact formula and weight-routing checks use the MLP networks (no spectral norm, whose
+# power iteration moves u on every training call) on 2-D points.
 MLP = dict(resolution=1, channels=2, latent_dim=2, width=0.25, architecture="mlp")
 POINTS = np.random.default_rng(0).standard_normal((16, 2)).astype(np.float32)
 

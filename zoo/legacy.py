@@ -1,0 +1,32 @@
+"""Run configs stored before a model key existed: the value those runs trained with.
+
+A stored ``config.json`` is rebuilt with ``from_config``, whose defaults are today's; a key
+missing from an old run must take the value the run was trained with instead, or its
+checkpoint would be restored into other networks (or resumed with other optimisers).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+# Model-config key -> the value every run stored without that key trained with.
+LEGACY_MODEL_DEFAULTS: dict[str, object] = {
+    "spectral_norm": "projection",  # the default until the zoo table measured miyato better
+    "fresh_critic_batches": False,
+    "adam_betas": [0.5, 0.999],
+    "lr_ratios": {},
+    "joint_fusion": "every_layer",  # the families with a joint discriminator only
+}
+
+
+def takes(cls: type, argument: str) -> bool:
+    """Whether ``cls`` or a base class takes constructor ``argument``."""
+    return any(
+        argument in inspect.signature(c.__init__).parameters for c in cls.__mro__ if "__init__" in vars(c)
+    )
+
+
+def with_legacy_defaults(cls: type, model_config: dict) -> dict:
+    """``model_config`` with each missing legacy key that ``cls`` takes set to its legacy value."""
+    missing = {k: v for k, v in LEGACY_MODEL_DEFAULTS.items() if k not in model_config and takes(cls, k)}
+    return {**model_config, **missing}
