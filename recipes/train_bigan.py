@@ -93,6 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(seed 004 Table 3; zoo.networks._late_fusion_joint_discriminator) or late_bilinear "
         "(late + a projection term); default: late, every_layer for the bigan* variants under --preset paper",
     )
+    parser.add_argument(
+        "--joint-dropout",
+        type=unit_float,
+        default=None,
+        help="dropout rate after every hidden activation of the joint discriminator (ALI: 0.2); default 0",
+    )
 
 
 def model_family(args: argparse.Namespace) -> str:
@@ -137,6 +143,10 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     fusion = {} if args.joint_fusion is None else {"joint_fusion": args.joint_fusion}
     if args.joint_fusion is None and settings["preset"] == "paper" and args.variant.startswith("bigan"):
         fusion = {"joint_fusion": "every_layer"}  # seed 000 A.3.2
+    if args.joint_dropout is not None:
+        if args.joint_dropout >= 1:
+            raise ZooError(f"--joint-dropout must be below 1, got {args.joint_dropout}")
+        fusion["joint_dropout"] = args.joint_dropout
     if args.variant.startswith("bigan_"):
         weight = 1.0 if args.inversion_weight is None else args.inversion_weight
         return {"inversion": args.variant[len("bigan_") :], "inversion_weight": weight, **fusion}

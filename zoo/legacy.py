@@ -16,6 +16,7 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "adam_betas": [0.5, 0.999],
     "lr_ratios": {},
     "joint_fusion": "every_layer",  # the families with a joint discriminator only
+    "joint_dropout": 0.0,
 }
 
 

@@ -191,6 +191,7 @@ def build_joint_discriminator(
     architecture: str = "dcgan",
     spectral_norm: str = "miyato",
     fusion: str = "every_layer",
+    dropout: float = 0.0,
 ) -> keras.Model:
     """Joint discriminator D(x, z) -> logits (BiGAN / adversarial losses).
 
@@ -202,13 +203,18 @@ def build_joint_discriminator(
     adversarial-loss D2 share all parameters but the final fully connected layer); output
     shape [B, heads]. With ``architecture="mlp"`` x and z are concatenated and go through
     the MLP trunk (``fusion`` does not apply). ``spectral_norm``: which spectral
-    normalisation (``_sn``).
+    normalisation (``_sn``). ``dropout``: the rate of a dropout layer after every hidden
+    activation of the image networks (ALI's discriminators use 0.2, Dumoulin et al. App. A;
+    0: none); active in training calls only.
     """
     check_spectral_norm(spectral_norm)
     check_fusion(fusion)
+    check_dropout(dropout)
     if int(heads) < 1:
         raise ZooError(f"heads must be >= 1, got {heads}")
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
+        if dropout:
+            raise ZooError("dropout applies to the image (dcgan) joint discriminators, not the mlp one")
         x, z = keras.Input((channels,), name="images"), keras.Input((latent_dim,), name="z")
         return _mlp([x, z], heads, width, name)
     check_shape(resolution, channels, latent_dim, width)
@@ -222,6 +228,7 @@ def build_joint_discriminator(
             name,
             spectral_norm,
             bilinear=fusion == "late_bilinear",
+            dropout=dropout,
         )
     x = keras.Input((resolution, resolution, channels), name="images")
     z = keras.Input((latent_dim,), name="z")
@@ -232,12 +239,22 @@ def build_joint_discriminator(
         h = _sn(layers.Conv2D(n, kernel, strides=stride, padding="same"), spectral_norm)(h)
         bias = _sn(layers.Conv2D(n, 1, use_bias=False), spectral_norm)(z_map)  # [B, 1, 1, n]
         h = layers.Add()([h, bias])  # broadcast over H, W
-        h = layers.LeakyReLU(LEAKY_SLOPE)(h)
+        h = _dropped(layers.LeakyReLU(LEAKY_SLOPE)(h), dropout)
     h = layers.Flatten()(h)
     return keras.Model([x, z], _heads(h, heads, spectral_norm), name=name)
 
 
 FUSIONS = ("every_layer", "late", "late_bilinear")
+
+
+def check_dropout(rate: float) -> None:
+    if not 0.0 <= float(rate) < 1.0:
+        raise ZooError(f"dropout must be in [0, 1), got {rate}")
+
+
+def _dropped(h, rate: float):
+    """``h`` through a dropout layer of ``rate`` (none when 0)."""
+    return layers.Dropout(rate)(h) if rate else h
 
 
 def check_fusion(fusion: str) -> None:
@@ -262,6 +279,7 @@ def _late_fusion_joint_discriminator(
     name: str,
     spectral_norm: str,
     bilinear: bool = False,
+    dropout: float = 0.0,
 ) -> keras.Model:
     """A joint D that fuses x and z once, at the top (the spectrally-normalised BiGANs
     that train: imp_bigan, ALAD; BigBiGAN's unary scores, Donahue & Simonyan 2019 §2).
@@ -283,12 +301,13 @@ def _late_fusion_joint_discriminator(
     h = x
     for filters, kernel, stride in TRUNK:
         h = sn(layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same"))(h)
-        h = layers.LeakyReLU(LEAKY_SLOPE)(h)
-    f_x = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(layers.Flatten()(h)))
+        h = _dropped(layers.LeakyReLU(LEAKY_SLOPE)(h), dropout)
+    f_x = _dropped(layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(layers.Flatten()(h))), dropout)
     f_z = z
     for _ in range(2):
-        f_z = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(f_z))
+        f_z = _dropped(layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(f_z)), dropout)
     f_xz = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(layers.Concatenate()([f_x, f_z])))
+    f_xz = _dropped(f_xz, dropout)
     features = layers.Concatenate()([f_x, f_z, f_xz])
     logits = _heads(features, heads, spectral_norm)
     if bilinear:

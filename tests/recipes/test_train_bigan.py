@@ -136,6 +136,14 @@ def test_joint_fusion_follows_the_paper_preset_and_the_flag(argv, fusion):
     assert module.model_kwargs(args, s).get("joint_fusion") == fusion
 
 
+def test_joint_dropout_flag_reaches_every_variant_and_is_absent_by_default():
+    for variant in ("bigan", "bigan_z_adv", "ep_mdgan"):
+        module, args, s = _settings(["--variant", variant, "--joint-dropout", "0.2"])
+        assert module.model_kwargs(args, s)["joint_dropout"] == 0.2
+        module, args, s = _settings(["--variant", variant])
+        assert "joint_dropout" not in module.model_kwargs(args, s)
+
+
 @pytest.mark.parametrize("dataset,expected", [("fashion_mnist", (9.0, 9.0)), ("cifar10", (8.0, 7.0))])
 def test_cycle_weight_defaults_follow_table_1(dataset, expected):
     got = []

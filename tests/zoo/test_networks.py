@@ -172,3 +172,27 @@ def test_generator_and_encoder_steps_leave_d_alone_only_under_miyato(spectral_no
         model._update(player, x, z)
     moved = any(not np.array_equal(k.numpy(), b) for k, b in zip(kernels, before))
     assert moved is d_moves
+
+
+@pytest.mark.parametrize(
+    "fusion, hidden", [("late", len(networks.TRUNK) + 4), ("every_layer", len(networks.TRUNK))]
+)
+def test_joint_dropout_follows_every_hidden_activation_in_training_calls_only(fusion, hidden):
+    joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16, fusion=fusion, dropout=0.2)
+    drops = [layer for layer in joint.layers if isinstance(layer, keras.layers.Dropout)]
+    assert len(drops) == hidden and all(d.rate == 0.2 for d in drops)
+    assert all(isinstance(d.input._keras_history.operation, keras.layers.LeakyReLU) for d in drops)
+    plain = networks.build_joint_discriminator(28, 1, 8, width=1 / 16, fusion=fusion)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in plain.layers)
+    rng = np.random.default_rng(4)
+    pair = [
+        rng.uniform(size=(4, 28, 28, 1)).astype(np.float32),
+        rng.standard_normal((4, 8)).astype(np.float32),
+    ]
+    a, b = joint(pair, training=False).numpy(), joint(pair, training=False).numpy()
+    assert np.array_equal(a, b) and not np.allclose(a, joint(pair, training=True).numpy())
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ZooError, match="dropout must be in"):
+            networks.build_joint_discriminator(28, 1, 8, width=1 / 16, dropout=bad)
+    with pytest.raises(ZooError, match="not the mlp one"):
+        networks.build_joint_discriminator(1, 2, 2, width=0.25, architecture="mlp", dropout=0.2)

@@ -235,6 +235,21 @@ def test_joint_fusion_picks_the_joint_discriminator_and_round_trips(inversion):
         make(MDGAN, joint_fusion="middle")
 
 
+def test_joint_dropout_changes_only_d_and_round_trips():
+    plain, dropped = make(MDGAN), make(MDGAN, joint_dropout=0.2)
+    assert plain.joint_dropout == 0.0
+    kinds = lambda net: [type(layer).__name__ for layer in net.layers]  # noqa: E731
+    assert "Dropout" not in kinds(plain.discriminator) and "Dropout" in kinds(dropped.discriminator)
+    for a, b in ((plain.generator, dropped.generator), (plain.encoder, dropped.encoder)):
+        assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+    # the same D weights: dropout layers have none
+    assert [w.shape for w in plain.discriminator.weights] == [w.shape for w in dropped.discriminator.weights]
+    config = dropped.get_config()
+    assert config["joint_dropout"] == 0.2 and MDGAN.from_config(config).get_config() == config
+    with pytest.raises(ZooError, match="dropout must be in"):
+        make(BiGAN, joint_dropout=1.5)
+
+
 def test_prior_norm_std_matches_sampling():
     assert prior_norm_std(1) == pytest.approx(math.sqrt(1 - 2 / math.pi), rel=1e-9)
     samples = np.linalg.norm(np.random.default_rng(0).standard_normal((200_000, 64)), axis=1)
