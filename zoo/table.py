@@ -69,6 +69,9 @@ ENTRIES: dict[str, Entry] = {
     "bigan_x_ae_every_layer": Entry(
         "bigan", ("--variant", "bigan_x_ae", "--joint-fusion", "every_layer", "--spectral-norm", "projection")
     ),
+    # Levers issue #17 names, each against its family's default row.
+    "bigan_joint_dropout": Entry("bigan", ("--variant", "bigan", "--joint-dropout", "0.2")),  # ALI's D
+    "ige_gan_z_adv_ttur": Entry("ige_gan", ("--inversion", "z_adv", "--lr-ratio", "d2=10")),  # a faster D2
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),
@@ -205,9 +208,14 @@ def decide_claims(means: dict) -> list[dict]:
 
 # ----------------------------------------------------------------- the zoo's bar
 MAX_WALL_S = 15 * 60
-PLAIN_BIGAN = ("bigan", "bigan_every_layer", "bigan_sn_projection")  # plain BiGAN, other networks
+PLAIN_BIGAN = (
+    "bigan",
+    "bigan_every_layer",
+    "bigan_sn_projection",
+    "bigan_joint_dropout",
+)  # plain BiGAN, other networks
 LOW_PSNR_MARGIN = (*PLAIN_BIGAN, "bigan_x_adv", "bigan_z_adv")  # + 2 dB (Donahue's BiGAN after 25 epochs)
-Z_ADV = ("ige_gan_z_adv", "bigan_z_adv")
+Z_ADV = ("ige_gan_z_adv", "ige_gan_z_adv_ttur", "bigan_z_adv")
 
 
 def requirements(entry: str, means: dict, per_seed: list[dict], gan_fid: float | None) -> list[str]:
