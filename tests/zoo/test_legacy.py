@@ -19,6 +19,7 @@ def test_missing_keys_take_the_value_old_runs_trained_with_where_the_family_take
         "fresh_critic_batches": False,
         "adam_betas": [0.5, 0.999],
         "lr_ratios": {},
+        "joint_dropout": 0.0,
     }
 
 
