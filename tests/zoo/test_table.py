@@ -205,3 +205,21 @@ def test_git_commit_is_dirty_for_code_changes_but_not_for_the_tables_own_results
     assert table.git_commit() == head
     (tmp_path / "code.py").write_text("a = 2\n")
     assert table.git_commit() == head + "+dirty"
+
+
+def test_stale_runs_flag_a_changed_default_only_where_the_family_uses_the_key():
+    from pathlib import Path
+
+    def evaluation(entry, **model_changes):
+        argv = table.recipe_argv(entry, 0, Path("unused"), "cpu", "fashion_mnist")
+        config = table.planned_config(entry, argv)
+        config["model"].update(model_changes)
+        return {"entry": entry, "seed": 0, "config": config}
+
+    evaluations = [
+        evaluation("gan"),
+        evaluation("gan_sn_projection"),
+        evaluation("wgan_gp", spectral_norm="projection"),  # a plain critic: the key is unused
+        evaluation("ige_gan_x_ae", spectral_norm="projection"),
+    ]
+    assert table.stale_runs(evaluations) == {"ige_gan_x_ae-seed0": ["spectral_norm projection -> miyato"]}
