@@ -120,6 +120,22 @@ def time_before(w: dict) -> tuple[float, float]:
     return _rate(w, w["steps"], dt), 100 * cpu / dt
 
 
+def time_inference(model, w: dict, images: int = 500, repeats: int = 10) -> float:
+    """G and E of ``model`` on ``images`` inputs of workload ``w``, traced, after a warm-up
+    call: img/s (each image counts once, through both networks)."""
+    import tensorflow as tf
+
+    gen = tf.function(lambda z: model.generator(z, training=False))
+    enc = tf.function(lambda x: model.encoder(x, training=False))
+    z = tf.random.normal((images, model.latent_dim), seed=0)
+    x = tf.random.uniform((images, *w["shape"]), seed=0)
+    gen(z), enc(x)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        gen(z), enc(x)
+    return repeats * images / (time.perf_counter() - t0)
+
+
 def time_fused(w: dict, precision: str, jit: bool) -> tuple[float, float]:
     """What zoo.training.train runs: in-graph batches, ``block`` steps per call (XLA's
     convolutions are so slow here that the image rows time them on a few steps only)."""
