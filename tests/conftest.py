@@ -28,13 +28,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 TINY = dict(resolution=28, channels=1, latent_dim=8, width=1 / 16, seed=1)
 
 
-@pytest.fixture
-def tiny_images():
-    """A fixed batch of 16 real Fashion-MNIST training images in [0, 1]."""
+@pytest.fixture(scope="session")
+def _first_training_batch() -> np.ndarray:
     from zoo import data
 
-    ds = data.train_dataset("fashion_mnist", 16, seed=0)
-    return next(iter(ds)).numpy()
+    batch = next(iter(data.train_dataset("fashion_mnist", 16, seed=0))).numpy()
+    batch.flags.writeable = False
+    return batch
+
+
+@pytest.fixture
+def tiny_images(_first_training_batch):
+    """A fixed batch of 16 real Fashion-MNIST training images in [0, 1] (the first batch
+    of the seed-0 stream, read once per worker; each test gets its own copy)."""
+    return _first_training_batch.copy()
 
 
 def all_weights(model):
