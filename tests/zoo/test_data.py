@@ -116,3 +116,20 @@ def test_tfds_dataset_offline_is_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(DataError) as err:
         data.test_images("cifar10", 10)
     assert "cifar10" in str(err.value) and "ZOO_OFFLINE" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_file_is_decoded_once_and_reread_when_it_changes(tmp_path, monkeypatch):
+    reads = []
+    real = data.read_idx_images
+    monkeypatch.setattr(data, "read_idx_images", lambda path: reads.append(path) or real(path))
+    monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path))
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    _write_idx(path, np.full((3, 28, 28), 7), gz=False)
+    first, again = data.test_images("fashion_mnist"), data.test_images("fashion_mnist")
+    assert len(reads) == 1 and np.array_equal(first, again) and np.allclose(first * 255, 7)
+    _write_idx(path, np.full((5, 28, 28), 9), gz=False)  # same path, new content
+    changed = data.test_images("fashion_mnist")
+    assert len(reads) == 2 and changed.shape[0] == 5 and np.allclose(changed * 255, 9)
+    _write_idx(path, np.zeros((5, 28, 28)), gz=False, truncate=100)  # a damaged rewrite
+    with pytest.raises(DataError, match="truncated or corrupt"):
+        data.test_images("fashion_mnist")
