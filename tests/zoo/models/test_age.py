@@ -85,19 +85,30 @@ def test_each_update_moves_only_its_network_and_g_runs_g_steps_times():
 def test_short_run_on_a_fixed_batch_cuts_the_reconstruction_error():
     # Only E learns from ||x - G(E(x))||₁ (G learns from the code terms), so reconstructions
     # improve slowly on tiny image networks; on points the effect is clear within 300 steps.
-    model = make(data_weight=100.0, **MLP)
-    # The threshold was measured with Adam beta_2 0.999. Under AGE's seed-001 default 0.9 this
-    # run cut the error only 1.6x (0.79 -> 0.48) in 300 steps (issue #17, to be measured).
-    model.compile(learning_rate=1e-3, beta_2=0.999)
+    # The threshold was measured with Adam beta_2 0.999 (under AGE's seed-001 default 0.9 one
+    # run cut the error only 1.6x in 300 steps). Single runs are chaotic in their rounding (a
+    # fused Adam equal to Keras' within 1.2e-7 turned seed 0's 13.4x into 2.6x), so the claim
+    # is the median over init seeds 0, 1, 2 (measured 13.4x, 7.0x, 9.8x), against E frozen at
+    # its initial weights (lr 0: 1.17x, 1.10x, 1.30x; seed 0 is rerun as the control).
     x = tf.constant(np.random.default_rng(0).standard_normal((64, 2)).astype(np.float32))
 
-    def l1():
-        return float(losses.l1_reconstruction(x, model.generator(model.encoder(x, training=False))))
+    def cut(seed: int, frozen_encoder: bool = False) -> float:
+        keras.utils.set_random_seed(seed)
+        model = AGE(**{**TINY, "data_weight": 100.0, **MLP})
+        frozen = {"e": keras.optimizers.SGD(0.0)} if frozen_encoder else None
+        model.compile(learning_rate=1e-3, beta_2=0.999, optimizers=frozen)
 
-    before = l1()
-    logs = model.fit(repeat_batch(x.numpy()), steps_per_epoch=300, epochs=1, verbose=0).history
-    assert all(np.isfinite(v[-1]) for v in logs.values())
-    assert l1() < before / 3, (before, l1())
+        def l1():
+            return float(losses.l1_reconstruction(x, model.generator(model.encoder(x, training=False))))
+
+        before = l1()
+        logs = model.fit(repeat_batch(x.numpy()), steps_per_epoch=300, epochs=1, verbose=0).history
+        assert all(np.isfinite(v[-1]) for v in logs.values())
+        return before / l1()
+
+    cuts = [cut(seed) for seed in (0, 1, 2)]
+    control = cut(0, frozen_encoder=True)
+    assert np.median(cuts) > 3 and control < 2, (cuts, control)
 
 
 def test_image_networks_train(tiny_images):
