@@ -99,6 +99,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="dropout rate after every hidden activation of the joint discriminator (ALI: 0.2); default 0",
     )
+    parser.add_argument(
+        "--cycle-critic-weight",
+        type=nonnegative_float,
+        default=None,
+        help="bigan_z_adv: weight of ALICE's latent cycle critic D3 on (z, E(G(z))) in E's loss; default 0 (none)",
+    )
 
 
 def model_family(args: argparse.Namespace) -> str:
@@ -113,6 +119,7 @@ def _check_applicable(args: argparse.Namespace) -> None:
         ("--lambda-perc", args.lambda_perc, args.variant in SAMPLED, ", ".join(SAMPLED)),
         ("--lambda-dist", args.lambda_dist, args.variant in SAMPLED, ", ".join(SAMPLED)),
         ("--scores", args.scores, args.variant == "p_mdgan_mleq", "p_mdgan_mleq"),
+        ("--cycle-critic-weight", args.cycle_critic_weight, args.variant == "bigan_z_adv", "bigan_z_adv"),
     )
     for flag, value, applies, where in rules:
         if value is not None and not applies:
@@ -149,6 +156,8 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         fusion["joint_dropout"] = args.joint_dropout
     if args.variant.startswith("bigan_"):
         weight = 1.0 if args.inversion_weight is None else args.inversion_weight
+        if args.cycle_critic_weight is not None:
+            fusion["cycle_critic_weight"] = args.cycle_critic_weight
         return {"inversion": args.variant[len("bigan_") :], "inversion_weight": weight, **fusion}
     if args.variant == "bigan":
         return fusion

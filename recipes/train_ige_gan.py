@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 from zoo.errors import ZooError
 from zoo.models.ige_gan import INVERSIONS, SCHEDULES
 from zoo.networks import FUSIONS
-from zoo.recipe import Recipe, positive_int, run
+from zoo.recipe import Recipe, nonnegative_float, positive_int, run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="x_adv / z_adv: where D2 fuses z with x: every_layer (seed 000 A.3.2, the default), late or late_bilinear",
     )
+    parser.add_argument(
+        "--cycle-critic-weight",
+        type=nonnegative_float,
+        default=None,
+        help="z_adv: weight of ALICE's latent cycle critic D3 on (z, E(G(z))) in E's loss; default 0 (none)",
+    )
 
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
@@ -59,6 +65,10 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
                 f"--joint-fusion applies only to --inversion x_adv or z_adv (D2), not {args.inversion}"
             )
         kwargs["joint_fusion"] = args.joint_fusion
+    if args.cycle_critic_weight is not None:
+        if args.inversion != "z_adv":
+            raise ZooError(f"--cycle-critic-weight applies only to --inversion z_adv, not {args.inversion}")
+        kwargs["cycle_critic_weight"] = args.cycle_critic_weight
     return kwargs
 
 

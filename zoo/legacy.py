@@ -17,6 +17,7 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "lr_ratios": {},
     "joint_fusion": "every_layer",  # the families with a joint discriminator only
     "joint_dropout": 0.0,
+    "cycle_critic_weight": 0.0,  # the families with an encoder inversion loss only
 }
 
 

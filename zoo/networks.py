@@ -375,6 +375,24 @@ def build_code_discriminator(
     return keras.Model(z, layers.Dense(1, dtype="float32")(h), name=name)
 
 
+def build_latent_pair_discriminator(
+    latent_dim: int, units: int = 256, hidden_layers: int = 2, name: str = "cycle_critic"
+) -> keras.Model:
+    """ALICE's latent cycle critic (Li et al. 2017, ``toy_data/ALICE_A.py``,
+    ``data_network_zz``): [z, z'] concatenated -> ``hidden_layers`` x Dense(``units``,
+    ReLU) -> logit. It sees both codes side by side, so it can judge the pairing of z
+    with E(G(z)) directly. Float32, no normalisation (as ALICE's)."""
+    if latent_dim < 1 or units < 1 or hidden_layers < 1:
+        raise ZooError(
+            f"latent pair discriminator needs positive sizes, got {latent_dim}, {units}, {hidden_layers}"
+        )
+    z, z_other = keras.Input((latent_dim,), name="z"), keras.Input((latent_dim,), name="z_other")
+    h = layers.Concatenate(dtype="float32")([z, z_other])
+    for _ in range(hidden_layers):
+        h = layers.Dense(units, activation="relu", dtype="float32")(h)
+    return keras.Model([z, z_other], layers.Dense(1, dtype="float32")(h), name=name)
+
+
 # ----------------------------------------------------------------------- IVE-GAN
 IVE_MNIST = "ive_mnist"  # seed 002 App. B Table 2, an IVE-GAN-only architecture
 IVE_HEAD = (128, 64, 16)  # D's hidden units on [D_enc(x), D_enc(·)] (Table 2)

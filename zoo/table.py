@@ -72,6 +72,9 @@ ENTRIES: dict[str, Entry] = {
     # Levers issue #17 names, each against its family's default row.
     "bigan_joint_dropout": Entry("bigan", ("--variant", "bigan", "--joint-dropout", "0.2")),  # ALI's D
     "ige_gan_z_adv_ttur": Entry("ige_gan", ("--inversion", "z_adv", "--lr-ratio", "d2=10")),  # a faster D2
+    # ALICE's latent cycle critic D3 on (z, z') pairs, for z_adv's pairing problem
+    "ige_gan_z_adv_alice": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1")),
+    "bigan_z_adv_alice": Entry("bigan", ("--variant", "bigan_z_adv", "--cycle-critic-weight", "1")),
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),

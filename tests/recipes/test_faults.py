@@ -124,6 +124,18 @@ def test_joint_fusion_without_a_d2_is_an_error(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == []
 
 
+def test_cycle_critic_weight_is_for_z_adv_only(tmp_path, capsys):
+    args = [*TINY_RUN, "--cycle-critic-weight", "1", "--out", str(tmp_path / "run")]
+    assert in_process(args) == 1
+    assert "--cycle-critic-weight applies only to --inversion z_adv, not x_ae" in error_line(capsys)
+    assert sorted(os.listdir(tmp_path)) == []
+    from zoo.recipe import build_parser
+
+    recipe = load_recipe("ige_gan")
+    args = build_parser(recipe).parse_args(["--inversion", "z_adv", "--cycle-critic-weight", "0.5"])
+    assert recipe.model_kwargs(args, {"steps": 10})["cycle_critic_weight"] == 0.5
+
+
 @pytest.mark.parametrize("kind", ["missing", "empty"])
 def test_a_set_fashion_mnist_dir_is_used_or_fails_never_replaced(kind, tmp_path, monkeypatch, capsys):
     directory = tmp_path / "fmnist"

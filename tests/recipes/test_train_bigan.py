@@ -68,6 +68,7 @@ def test_bad_variant_flags_exit_2(args, needle, tmp_path, monkeypatch, capsys):
     [
         (["--variant", "mdgan", "--lambda-perc", "0.5"], "--lambda-perc does not apply to --variant mdgan"),
         (["--variant", "bigan_x_ae", "--lambda-cyc", "3"], "--lambda-cyc does not apply"),
+        (["--variant", "bigan_x_ae", "--cycle-critic-weight", "1"], "--cycle-critic-weight does not apply"),
         (["--variant", "p_mdgan_mleq"], "needs --scores"),
         (["--variant", "p_mdgan_mleq", "--scores", "short.npy"], "expected (60000,)"),
         (["--variant", "p_mdgan_mleq", "--scores", "nan.npy"], "nan.npy must hold finite numbers"),
@@ -142,6 +143,13 @@ def test_joint_dropout_flag_reaches_every_variant_and_is_absent_by_default():
         assert module.model_kwargs(args, s)["joint_dropout"] == 0.2
         module, args, s = _settings(["--variant", variant])
         assert "joint_dropout" not in module.model_kwargs(args, s)
+
+
+def test_cycle_critic_weight_reaches_bigan_z_adv_and_is_absent_by_default():
+    module, args, s = _settings(["--variant", "bigan_z_adv", "--cycle-critic-weight", "0.5"])
+    assert module.model_kwargs(args, s)["cycle_critic_weight"] == 0.5
+    module, args, s = _settings(["--variant", "bigan_z_adv"])
+    assert "cycle_critic_weight" not in module.model_kwargs(args, s)
 
 
 @pytest.mark.parametrize("dataset,expected", [("fashion_mnist", (9.0, 9.0)), ("cifar10", (8.0, 7.0))])

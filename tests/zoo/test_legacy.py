@@ -20,7 +20,9 @@ def test_missing_keys_take_the_value_old_runs_trained_with_where_the_family_take
         "adam_betas": [0.5, 0.999],
         "lr_ratios": {},
         "joint_dropout": 0.0,
+        "cycle_critic_weight": 0.0,
     }
+    assert "cycle_critic_weight" not in gan  # no inversion loss
 
 
 def test_load_run_rebuilds_an_old_bigan_with_its_old_networks(tmp_path):

@@ -43,7 +43,9 @@ class BiGAN(AdversarialModel):
     with the GAN at 24.5. Late fusion did not make plain BiGAN's encoder learn at this
     budget (PSNR 7.86 against random pairs' 7.77 dB), nor did a 4x faster D (FID 85.0).
     ``joint_dropout``: dropout after every hidden activation of the joint D (ALI's
-    discriminators use 0.2; 0, the default: none).
+    discriminators use 0.2; 0, the default: none). ``cycle_critic_weight`` (z_adv only;
+    0 by default): ALICE's latent cycle critic D3 on [z, z'] pairs and E's extra term
+    λ_c · E_z[-log D3(z, E(G(z)))], as in ``IGEGAN``.
     """
 
     def __init__(
@@ -52,18 +54,23 @@ class BiGAN(AdversarialModel):
         inversion_weight: float = 1.0,
         joint_fusion: str = "late",
         joint_dropout: float = 0.0,
+        cycle_critic_weight: float = 0.0,
         **kwargs,
     ):
         inv.check_inversion(inversion, allow_none=True)
+        inv.check_cycle_critic(inversion, cycle_critic_weight)
         networks.check_dropout(joint_dropout)
         if not float(inversion_weight) >= 0:
             raise ZooError(f"inversion_weight must be >= 0, got {inversion_weight}")
         networks.check_fusion(joint_fusion)
+        if float(cycle_critic_weight) > 0 and not float(inversion_weight) > 0:
+            raise ZooError("cycle_critic_weight > 0 needs inversion_weight > 0 (it adds to the z_adv game)")
         super().__init__(**kwargs)
         self.inversion = inversion
         self.inversion_weight = float(inversion_weight)
         self.joint_fusion = joint_fusion
         self.joint_dropout = float(joint_dropout)
+        self.cycle_critic_weight = float(cycle_critic_weight)
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
@@ -74,6 +81,11 @@ class BiGAN(AdversarialModel):
             fusion=joint_fusion,
             dropout=self.joint_dropout,
             **self.discriminator_kwargs(),
+        )
+        self.cycle_critic = (
+            networks.build_latent_pair_discriminator(self.latent_dim)
+            if self.cycle_critic_weight > 0
+            else None
         )
 
     @property
@@ -86,8 +98,11 @@ class BiGAN(AdversarialModel):
         return self.inversion is not None and (self.has_d2 or not inv.is_adversarial(self.inversion))
 
     def all_players(self) -> list[Player]:
+        critics = [Player("d", self.discriminator, self.discriminator_objective, critic=True)]
+        if self.cycle_critic is not None:
+            critics.append(Player("d3", self.cycle_critic, self.cycle_critic_objective, critic=True))
         return [
-            Player("d", self.discriminator, self.discriminator_objective, critic=True),
+            *critics,
             Player("g", self.generator, self.generator_objective),
             Player("e", self.encoder, self.encoder_objective),
         ]
@@ -121,6 +136,13 @@ class BiGAN(AdversarialModel):
             out["d2_loss"] = d2
         return {"loss": loss, **out}
 
+    def _cycle_critic(self, pair: list) -> tf.Tensor:
+        return self.cycle_critic(pair, training=True)
+
+    def cycle_critic_objective(self, x, z) -> dict:
+        """D3's loss E[-log D3(z, z)] + E[-log(1 - D3(z, E(G(z))))] (+ WGAN-GP)."""
+        return inv.cycle_critic_objective(self._cycle_critic, self.generator, self.encoder, z, self)
+
     def generator_objective(self, x, z) -> dict:
         fake_logits = self._head(0)([self.generator(z, training=True), z])
         return {"loss": losses.bigan_generator_loss(fake_logits)}
@@ -141,6 +163,9 @@ class BiGAN(AdversarialModel):
             )
             loss += self.inversion_weight * inversion_loss
             out["inversion_loss"] = inversion_loss
+            if self.cycle_critic is not None:
+                cycle = inv.cycle_critic_encoder_loss(self._cycle_critic, z, z_hat)
+                loss += self.cycle_critic_weight * cycle
         else:  # monitoring only: no gradient flows from it
             z_hat = self.encoder(tf.stop_gradient(self.generator(z, training=True)), training=True)
         out["latent_recovery"] = tf.stop_gradient(losses.latent_recovery_error(z, z_hat))
@@ -169,6 +194,7 @@ class BiGAN(AdversarialModel):
             "inversion_weight": self.inversion_weight,
             "joint_fusion": self.joint_fusion,
             "joint_dropout": self.joint_dropout,
+            "cycle_critic_weight": self.cycle_critic_weight,
         }
 
 

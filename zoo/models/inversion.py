@@ -76,3 +76,34 @@ def critic_loss(critic: Critic, true_pair: list, inverted_pair: list) -> tf.Tens
     both = [tf.concat([a, b], axis=0) for a, b in zip(true_pair, inverted_pair)]
     true_logits, inverted_logits = tf.split(critic(both), 2, axis=0)
     return losses.adversarial_inversion_discriminator_loss(true_logits, inverted_logits)
+
+
+def check_cycle_critic(inversion: str | None, weight: float) -> None:
+    """Raise ``ZooError`` unless ``weight`` >= 0, and > 0 only with ``z_adv``."""
+    if not float(weight) >= 0:
+        raise ZooError(f"cycle_critic_weight must be >= 0, got {weight}")
+    if float(weight) > 0 and inversion != "z_adv":
+        raise ZooError(f"cycle_critic_weight applies only to the z_adv inversion, not {inversion}")
+
+
+def cycle_critic_pairs(z: tf.Tensor, z_hat: tf.Tensor) -> tuple[list, list]:
+    """The (true, inverted) [z, z'] pairs of ALICE's latent cycle critic D3 (Li et al.
+    2017, ``toy_data/ALICE_A.py``): (z, z) vs (z, E(G(z)))."""
+    return [z, z], [z, z_hat]
+
+
+def cycle_critic_encoder_loss(critic: Critic, z: tf.Tensor, z_hat: tf.Tensor) -> tf.Tensor:
+    """E's term from D3: E[-log D3(z, E(G(z)))] (non-saturating, as ALICE's ``cost_z``,
+    whose true-pair half carries no gradient to E)."""
+    return losses.adversarial_inversion_encoder_loss(critic(cycle_critic_pairs(z, z_hat)[1]))
+
+
+def cycle_critic_objective(
+    critic: Critic, generator: keras.Model, encoder: keras.Model, z: tf.Tensor, model
+) -> dict:
+    """D3's objective: E[-log D3(z, z)] + E[-log(1 - D3(z, E(G(z))))], plus ``model``'s
+    WGAN-GP term on the pairs (zero unless its ``gp_weight`` is set)."""
+    z_hat = encoder(generator(z, training=True), training=True)
+    true_pair, inverted_pair = cycle_critic_pairs(z, z_hat)
+    penalty = model.gradient_penalty_term(critic, true_pair, inverted_pair)
+    return {"loss": critic_loss(critic, true_pair, inverted_pair) + penalty}
