@@ -94,6 +94,12 @@ def test_z_adv_needs_latent_recovery_on_every_seed_and_a_gan_has_no_encoder_bar(
     runs = [{"seed": 0, "latent_recovery": 0.4}, {"seed": 1, "latent_recovery": 1.3}]
     assert table.requirements("ige_gan_z_adv", GOOD, runs, 10.0) == ["latent recovery 1.30 > 1.0 (seed 1)"]
     assert table.requirements("ige_gan_z_ae", GOOD, runs, 10.0) == []
+    # Every z_adv row is held to it, lever rows included; no other row is.
+    for entry, spec in table.ENTRIES.items():
+        z_adv = "z_adv" in spec.flags or "bigan_z_adv" in spec.flags
+        held = any("latent recovery" in m for m in table.requirements(entry, GOOD, runs, 10.0))
+        assert held == z_adv, entry
+    assert {"ige_gan_z_adv_alice", "bigan_z_adv_alice", "ige_gan_z_adv_bilinear"} <= set(table.Z_ADV)
     samples_only = {**GOOD, "psnr_mean": None, "class_agreement": None, "knn_accuracy": None}
     assert table.requirements("dcgan", samples_only, [], 10.0) == []
 
