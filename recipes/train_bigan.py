@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 import numpy as np
 
 from zoo.errors import ZooError
-from zoo.models.inversion import INVERSIONS
+from zoo.models.inversion import CYCLE_CRITIC_NORMS, INVERSIONS
 from zoo.networks import FUSIONS
 from zoo.recipe import Recipe, nonnegative_float, run
 
@@ -105,6 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="bigan_z_adv: weight of ALICE's latent cycle critic D3 on (z, E(G(z))) in E's loss; default 0 (none)",
     )
+    parser.add_argument(
+        "--cycle-critic-norm",
+        choices=CYCLE_CRITIC_NORMS,
+        default=None,
+        help="with --cycle-critic-weight: none (ALICE's D3, the default) or spectral (ALAD's D_zz)",
+    )
 
 
 def model_family(args: argparse.Namespace) -> str:
@@ -120,6 +126,7 @@ def _check_applicable(args: argparse.Namespace) -> None:
         ("--lambda-dist", args.lambda_dist, args.variant in SAMPLED, ", ".join(SAMPLED)),
         ("--scores", args.scores, args.variant == "p_mdgan_mleq", "p_mdgan_mleq"),
         ("--cycle-critic-weight", args.cycle_critic_weight, args.variant == "bigan_z_adv", "bigan_z_adv"),
+        ("--cycle-critic-norm", args.cycle_critic_norm, args.variant == "bigan_z_adv", "bigan_z_adv"),
     )
     for flag, value, applies, where in rules:
         if value is not None and not applies:
@@ -158,6 +165,12 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         weight = 1.0 if args.inversion_weight is None else args.inversion_weight
         if args.cycle_critic_weight is not None:
             fusion["cycle_critic_weight"] = args.cycle_critic_weight
+        if args.cycle_critic_norm is not None:
+            if not args.cycle_critic_weight:
+                raise ZooError(
+                    "--cycle-critic-norm needs --cycle-critic-weight > 0 (there is no D3 without it)"
+                )
+            fusion["cycle_critic_norm"] = args.cycle_critic_norm
         return {"inversion": args.variant[len("bigan_") :], "inversion_weight": weight, **fusion}
     if args.variant == "bigan":
         return fusion

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 from zoo.errors import ZooError
 from zoo.models.ige_gan import INVERSIONS, SCHEDULES
+from zoo.models.inversion import CYCLE_CRITIC_NORMS
 from zoo.networks import FUSIONS
 from zoo.recipe import Recipe, nonnegative_float, positive_int, run
 
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="z_adv: weight of ALICE's latent cycle critic D3 on (z, E(G(z))) in E's loss; default 0 (none)",
     )
+    parser.add_argument(
+        "--cycle-critic-norm",
+        choices=CYCLE_CRITIC_NORMS,
+        default=None,
+        help="with --cycle-critic-weight: none (ALICE's D3, the default) or spectral (ALAD's D_zz)",
+    )
 
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
@@ -69,6 +76,10 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         if args.inversion != "z_adv":
             raise ZooError(f"--cycle-critic-weight applies only to --inversion z_adv, not {args.inversion}")
         kwargs["cycle_critic_weight"] = args.cycle_critic_weight
+    if args.cycle_critic_norm is not None:
+        if not args.cycle_critic_weight:
+            raise ZooError("--cycle-critic-norm needs --cycle-critic-weight > 0 (there is no D3 without it)")
+        kwargs["cycle_critic_norm"] = args.cycle_critic_norm
     return kwargs
 
 

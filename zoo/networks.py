@@ -376,21 +376,29 @@ def build_code_discriminator(
 
 
 def build_latent_pair_discriminator(
-    latent_dim: int, units: int = 256, hidden_layers: int = 2, name: str = "cycle_critic"
+    latent_dim: int,
+    units: int = 256,
+    hidden_layers: int = 2,
+    name: str = "cycle_critic",
+    spectral_norm: str | None = None,
 ) -> keras.Model:
     """ALICE's latent cycle critic (Li et al. 2017, ``toy_data/ALICE_A.py``,
     ``data_network_zz``): [z, z'] concatenated -> ``hidden_layers`` x Dense(``units``,
     ReLU) -> logit. It sees both codes side by side, so it can judge the pairing of z
-    with E(G(z)) directly. Float32, no normalisation (as ALICE's)."""
+    with E(G(z)) directly. Float32; no normalisation (ALICE's) unless ``spectral_norm``
+    names one (``_sn``) for every Dense layer, as ALAD's latent-pair critic D_zz has
+    (Zenati et al. 2018): the critic is then 1-Lipschitz in (z, z') and cannot turn
+    the exact equality of its true pairs (z, z) into an arbitrarily sharp score."""
     if latent_dim < 1 or units < 1 or hidden_layers < 1:
         raise ZooError(
             f"latent pair discriminator needs positive sizes, got {latent_dim}, {units}, {hidden_layers}"
         )
+    wrap = (lambda layer: layer) if spectral_norm is None else (lambda layer: _sn(layer, spectral_norm))
     z, z_other = keras.Input((latent_dim,), name="z"), keras.Input((latent_dim,), name="z_other")
     h = layers.Concatenate(dtype="float32")([z, z_other])
     for _ in range(hidden_layers):
-        h = layers.Dense(units, activation="relu", dtype="float32")(h)
-    return keras.Model([z, z_other], layers.Dense(1, dtype="float32")(h), name=name)
+        h = wrap(layers.Dense(units, activation="relu", dtype="float32"))(h)
+    return keras.Model([z, z_other], wrap(layers.Dense(1, dtype="float32"))(h), name=name)
 
 
 # ----------------------------------------------------------------------- IVE-GAN

@@ -75,6 +75,10 @@ ENTRIES: dict[str, Entry] = {
     # ALICE's latent cycle critic D3 on (z, z') pairs, for z_adv's pairing problem
     "ige_gan_z_adv_alice": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1")),
     "bigan_z_adv_alice": Entry("bigan", ("--variant", "bigan_z_adv", "--cycle-critic-weight", "1")),
+    # ... spectrally normalised (ALAD's D_zz): D3 cannot score the exact equality z' = z sharply
+    "ige_gan_z_adv_alice_sn": Entry(
+        "ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1", "--cycle-critic-norm", "spectral")
+    ),
     # a projection term f_zᵀ W f_x in D2 (Miyato & Koyama 2018): a direct score of the pairing
     "ige_gan_z_adv_bilinear": Entry("ige_gan", ("--inversion", "z_adv", "--joint-fusion", "late_bilinear")),
     "alpha_gan": Entry("alpha_gan"),

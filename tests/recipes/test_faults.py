@@ -134,6 +134,26 @@ def test_cycle_critic_weight_is_for_z_adv_only(tmp_path, capsys):
     recipe = load_recipe("ige_gan")
     args = build_parser(recipe).parse_args(["--inversion", "z_adv", "--cycle-critic-weight", "0.5"])
     assert recipe.model_kwargs(args, {"steps": 10})["cycle_critic_weight"] == 0.5
+    assert "cycle_critic_norm" not in recipe.model_kwargs(args, {"steps": 10})
+    args = build_parser(recipe).parse_args(
+        ["--inversion", "z_adv", "--cycle-critic-weight", "0.5", "--cycle-critic-norm", "spectral"]
+    )
+    assert recipe.model_kwargs(args, {"steps": 10})["cycle_critic_norm"] == "spectral"
+
+
+def test_cycle_critic_norm_without_a_cycle_critic_is_an_error(tmp_path, capsys):
+    args = [
+        *TINY_RUN,
+        "--inversion",
+        "z_adv",
+        "--cycle-critic-norm",
+        "spectral",
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    assert in_process(args) == 1
+    assert "--cycle-critic-norm needs --cycle-critic-weight > 0" in error_line(capsys)
+    assert sorted(os.listdir(tmp_path)) == []
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty"])

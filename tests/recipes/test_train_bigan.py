@@ -69,6 +69,8 @@ def test_bad_variant_flags_exit_2(args, needle, tmp_path, monkeypatch, capsys):
         (["--variant", "mdgan", "--lambda-perc", "0.5"], "--lambda-perc does not apply to --variant mdgan"),
         (["--variant", "bigan_x_ae", "--lambda-cyc", "3"], "--lambda-cyc does not apply"),
         (["--variant", "bigan_x_ae", "--cycle-critic-weight", "1"], "--cycle-critic-weight does not apply"),
+        (["--variant", "bigan", "--cycle-critic-norm", "spectral"], "--cycle-critic-norm does not apply"),
+        (["--variant", "bigan_z_adv", "--cycle-critic-norm", "spectral"], "needs --cycle-critic-weight > 0"),
         (["--variant", "p_mdgan_mleq"], "needs --scores"),
         (["--variant", "p_mdgan_mleq", "--scores", "short.npy"], "expected (60000,)"),
         (["--variant", "p_mdgan_mleq", "--scores", "nan.npy"], "nan.npy must hold finite numbers"),
@@ -150,6 +152,10 @@ def test_cycle_critic_weight_reaches_bigan_z_adv_and_is_absent_by_default():
     assert module.model_kwargs(args, s)["cycle_critic_weight"] == 0.5
     module, args, s = _settings(["--variant", "bigan_z_adv"])
     assert "cycle_critic_weight" not in module.model_kwargs(args, s)
+    assert "cycle_critic_norm" not in module.model_kwargs(args, s)
+    flags = ["--variant", "bigan_z_adv", "--cycle-critic-weight", "1", "--cycle-critic-norm", "spectral"]
+    module, args, s = _settings(flags)
+    assert module.model_kwargs(args, s)["cycle_critic_norm"] == "spectral"
 
 
 @pytest.mark.parametrize("dataset,expected", [("fashion_mnist", (9.0, 9.0)), ("cifar10", (8.0, 7.0))])

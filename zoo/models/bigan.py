@@ -45,7 +45,7 @@ class BiGAN(AdversarialModel):
     ``joint_dropout``: dropout after every hidden activation of the joint D (ALI's
     discriminators use 0.2; 0, the default: none). ``cycle_critic_weight`` (z_adv only;
     0 by default): ALICE's latent cycle critic D3 on [z, z'] pairs and E's extra term
-    λ_c · E_z[-log D3(z, E(G(z)))], as in ``IGEGAN``.
+    λ_c · E_z[-log D3(z, E(G(z)))], as in ``IGEGAN``; ``cycle_critic_norm`` as there.
     """
 
     def __init__(
@@ -55,10 +55,11 @@ class BiGAN(AdversarialModel):
         joint_fusion: str = "late",
         joint_dropout: float = 0.0,
         cycle_critic_weight: float = 0.0,
+        cycle_critic_norm: str = "none",
         **kwargs,
     ):
         inv.check_inversion(inversion, allow_none=True)
-        inv.check_cycle_critic(inversion, cycle_critic_weight)
+        inv.check_cycle_critic(inversion, cycle_critic_weight, cycle_critic_norm)
         networks.check_dropout(joint_dropout)
         if not float(inversion_weight) >= 0:
             raise ZooError(f"inversion_weight must be >= 0, got {inversion_weight}")
@@ -71,6 +72,7 @@ class BiGAN(AdversarialModel):
         self.joint_fusion = joint_fusion
         self.joint_dropout = float(joint_dropout)
         self.cycle_critic_weight = float(cycle_critic_weight)
+        self.cycle_critic_norm = cycle_critic_norm
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
@@ -82,10 +84,8 @@ class BiGAN(AdversarialModel):
             dropout=self.joint_dropout,
             **self.discriminator_kwargs(),
         )
-        self.cycle_critic = (
-            networks.build_latent_pair_discriminator(self.latent_dim)
-            if self.cycle_critic_weight > 0
-            else None
+        self.cycle_critic = inv.build_cycle_critic(
+            self.latent_dim, self.cycle_critic_weight, cycle_critic_norm, self.spectral_norm
         )
 
     @property
@@ -195,6 +195,7 @@ class BiGAN(AdversarialModel):
             "joint_fusion": self.joint_fusion,
             "joint_dropout": self.joint_dropout,
             "cycle_critic_weight": self.cycle_critic_weight,
+            "cycle_critic_norm": self.cycle_critic_norm,
         }
 
 

@@ -40,7 +40,9 @@ class IGEGAN(GAN):
     [z, z'] pairs, trained like D2 on (z, z) vs (z, E(G(z))), and E's loss gains
     λ_c · E_z[-log D3(z, E(G(z)))]. D2 sees the same image in both its pairs and must
     learn an inverse of G itself to judge the pairing; D3 compares the codes directly.
-    A deviation from seed 000, for z_adv's pairing problem (see the README).
+    ``cycle_critic_norm="spectral"`` spectrally normalises D3's layers (ALAD's latent-pair
+    critic D_zz, Zenati et al. 2018; the model's ``spectral_norm`` kind); ``"none"`` is
+    ALICE's. A deviation from seed 000, for z_adv's pairing problem (see the README).
     """
 
     PHASES = ("joint", "gan", "encoder")
@@ -52,10 +54,11 @@ class IGEGAN(GAN):
         encoder_start_step: int = 0,
         joint_fusion: str = "every_layer",
         cycle_critic_weight: float = 0.0,
+        cycle_critic_norm: str = "none",
         **kwargs,
     ):
         inv.check_inversion(inversion)
-        inv.check_cycle_critic(inversion, cycle_critic_weight)
+        inv.check_cycle_critic(inversion, cycle_critic_weight, cycle_critic_norm)
         networks.check_fusion(joint_fusion)
         if encoder_schedule not in SCHEDULES:
             raise ZooError(
@@ -69,6 +72,7 @@ class IGEGAN(GAN):
         self.encoder_start_step = int(encoder_start_step)
         self.joint_fusion = joint_fusion
         self.cycle_critic_weight = float(cycle_critic_weight)
+        self.cycle_critic_norm = cycle_critic_norm
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
         self.inversion_discriminator = (
@@ -78,10 +82,8 @@ class IGEGAN(GAN):
             if inv.is_adversarial(inversion)
             else None
         )
-        self.cycle_critic = (
-            networks.build_latent_pair_discriminator(self.latent_dim)
-            if self.cycle_critic_weight > 0
-            else None
+        self.cycle_critic = inv.build_cycle_critic(
+            self.latent_dim, self.cycle_critic_weight, cycle_critic_norm, self.spectral_norm
         )
         self.phase = self.phase_for_step(0)
 
@@ -154,4 +156,5 @@ class IGEGAN(GAN):
             "encoder_start_step": self.encoder_start_step,
             "joint_fusion": self.joint_fusion,
             "cycle_critic_weight": self.cycle_critic_weight,
+            "cycle_critic_norm": self.cycle_critic_norm,
         }

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from zoo import losses
+from zoo import losses, networks
 from zoo.errors import ZooError
 
 INVERSIONS = ("x_ae", "z_ae", "x_adv", "z_adv")
@@ -78,12 +78,28 @@ def critic_loss(critic: Critic, true_pair: list, inverted_pair: list) -> tf.Tens
     return losses.adversarial_inversion_discriminator_loss(true_logits, inverted_logits)
 
 
-def check_cycle_critic(inversion: str | None, weight: float) -> None:
-    """Raise ``ZooError`` unless ``weight`` >= 0, and > 0 only with ``z_adv``."""
+CYCLE_CRITIC_NORMS = ("none", "spectral")
+
+
+def check_cycle_critic(inversion: str | None, weight: float, norm: str = "none") -> None:
+    """Raise ``ZooError`` unless ``weight`` >= 0, and > 0 only with ``z_adv``, and ``norm``
+    is one of ``CYCLE_CRITIC_NORMS``."""
     if not float(weight) >= 0:
         raise ZooError(f"cycle_critic_weight must be >= 0, got {weight}")
     if float(weight) > 0 and inversion != "z_adv":
         raise ZooError(f"cycle_critic_weight applies only to the z_adv inversion, not {inversion}")
+    if norm not in CYCLE_CRITIC_NORMS:
+        raise ZooError(f"unknown cycle_critic_norm {norm!r}; expected one of {', '.join(CYCLE_CRITIC_NORMS)}")
+
+
+def build_cycle_critic(latent_dim: int, weight: float, norm: str, spectral_norm: str) -> keras.Model | None:
+    """D3 when ``weight`` > 0 (else None): ALICE's MLP, spectrally normalised with the
+    model's ``spectral_norm`` kind when ``norm`` is ``"spectral"`` (ALAD's D_zz)."""
+    if not float(weight) > 0:
+        return None
+    return networks.build_latent_pair_discriminator(
+        latent_dim, spectral_norm=spectral_norm if norm == "spectral" else None
+    )
 
 
 def cycle_critic_pairs(z: tf.Tensor, z_hat: tf.Tensor) -> tuple[list, list]:
