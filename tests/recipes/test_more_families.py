@@ -55,9 +55,19 @@ def test_gan_baseline_recipes_train_and_keep_their_schedules(
     assert config["family"] == family
     assert (config["model"]["d_steps"], config["model"]["gp_weight"]) == (d_steps, gp)
     assert config["model"]["g_steps"] == (2 if family == "dcgan" else 1)
+    if family == "dcgan":
+        assert config["model"]["discriminator_batches"] == "separate"
     metrics = json.loads((out / "metrics.json").read_text())
     assert "random_pair_psnr" in metrics and "reconstruction_psnr" not in metrics  # no encoder
     assert (out / "samples.png").is_file() and not (out / "reconstructions_real.png").exists()
+
+
+def test_dcgan_discriminator_batches_flag_reaches_the_model():
+    from zoo.recipe import build_parser
+
+    dcgan = recipe("train_dcgan")
+    args = build_parser(dcgan).parse_args(["--discriminator-batches", "mixed"])
+    assert dcgan.model_kwargs(args, {})["discriminator_batches"] == "mixed"
 
 
 def test_flags_a_family_cannot_use_are_one_line_errors(tmp_path, monkeypatch, capsys):

@@ -4,7 +4,10 @@ WGAN-GP. Neither has an encoder."""
 from __future__ import annotations
 
 from zoo import losses
+from zoo.errors import ZooError
 from zoo.models.gan import GAN
+
+DISCRIMINATOR_BATCHES = ("separate", "mixed")
 
 
 class DCGAN(GAN):
@@ -13,16 +16,37 @@ class DCGAN(GAN):
     normalisation in D (no BN on D's first layer), and G updated twice per D update
     (seed 001 §6: "the generator was updated twice for each discriminator update").
 
-    D sees the real and the fake half of the batch in one call, so its batch statistics
-    mix both halves. Same layer layout as the SN-DCGAN networks (``zoo.networks``).
+    ``discriminator_batches="separate"`` (the default) runs D on the real batch and on the
+    fake batch in two calls, so each has its own batch statistics, as Radford et al.'s
+    reference code does (``dcgan.torch``'s ``main.lua``: ``netD:forward`` on a real batch,
+    then on a fake one) and as D sees the fakes in G's updates. ``"mixed"`` is one call on
+    the concatenated batch (the zoo's DCGAN before; its zoo-table row collapsed to one
+    class). Same layer layout as the SN-DCGAN networks (``zoo.networks``).
     """
 
     GENERATOR_NORM = "batch"
     DISCRIMINATOR_NORM = "batch"
     ADAM_BETAS = (0.5, 0.9)  # seed 001 App. H: "for all our experiments"
 
-    def __init__(self, g_steps: int = 2, **kwargs):
+    def __init__(self, g_steps: int = 2, discriminator_batches: str = "separate", **kwargs):
+        if discriminator_batches not in DISCRIMINATOR_BATCHES:
+            raise ZooError(
+                f"unknown discriminator_batches {discriminator_batches!r}; expected separate or mixed"
+            )
         super().__init__(g_steps=g_steps, **kwargs)
+        self.discriminator_batches = discriminator_batches
+
+    def discriminator_objective(self, x, z) -> dict:
+        if self.discriminator_batches == "mixed":
+            return super().discriminator_objective(x, z)
+        fake = self.generator(z, training=True)
+        real_logits = self.discriminator(x, training=True)
+        fake_logits = self.discriminator(fake, training=True)
+        penalty = self.gradient_penalty_term(lambda t: self.discriminator(t, training=True), x, fake)
+        return {"loss": self.discriminator_loss(real_logits, fake_logits) + penalty}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "discriminator_batches": self.discriminator_batches}
 
 
 class WGANGP(GAN):

@@ -8,6 +8,7 @@ import tensorflow as tf
 from conftest import TINY, one_update_each, repeat_batch
 
 from zoo import losses
+from zoo.errors import ZooError
 from zoo.models import DCGAN, FAMILIES, VAE, WGANGP
 
 
@@ -34,6 +35,29 @@ def test_dcgan_uses_batch_norm_and_updates_g_twice_per_d_update(tiny_images):
     assert int(model.optimizers["g"].iterations.numpy()) == 4  # g_steps = 2 per step (seed 001 §6)
     assert int(model.optimizers["d"].iterations.numpy()) == 2
     assert DCGAN.from_config(model.get_config()).g_steps == 2
+
+
+def test_dcgan_discriminator_sees_real_and_fake_batches_separately_unless_mixed(tiny_images):
+    """Batch norm in D: separate calls give each half its own statistics, so the loss
+    equals the formula on two calls and differs from one call on the concatenation."""
+    keras.utils.set_random_seed(0)
+    model = DCGAN(**TINY)
+    x, z = tf.constant(tiny_images), model.sample_latent(16)
+    fake = model.generator(z, training=True)
+    separate = losses.ns_discriminator_loss(
+        model.discriminator(x, training=True), model.discriminator(fake, training=True)
+    )
+    real_logits, fake_logits = tf.split(model.discriminator(tf.concat([x, fake], 0), training=True), 2)
+    mixed = losses.ns_discriminator_loss(real_logits, fake_logits)
+    assert abs(float(separate) - float(mixed)) > 1e-3  # the two really differ
+    assert float(model.discriminator_objective(x, z)["loss"]) == pytest.approx(float(separate), rel=1e-5)
+    model.discriminator_batches = "mixed"
+    assert float(model.discriminator_objective(x, z)["loss"]) == pytest.approx(float(mixed), rel=1e-5)
+    config = DCGAN(**TINY, discriminator_batches="mixed").get_config()
+    assert config["discriminator_batches"] == "mixed" and DCGAN.from_config(config).get_config() == config
+    assert DCGAN(**TINY).get_config()["discriminator_batches"] == "separate"
+    with pytest.raises(ZooError, match="unknown discriminator_batches 'both'; expected separate or mixed"):
+        DCGAN(**TINY, discriminator_batches="both")
 
 
 def test_wgan_gp_critic_objective_is_the_formula_and_takes_five_steps(tiny_images):
