@@ -81,6 +81,8 @@ ENTRIES: dict[str, Entry] = {
     ),
     # a projection term f_zᵀ W f_x in D2 (Miyato & Koyama 2018): a direct score of the pairing
     "ige_gan_z_adv_bilinear": Entry("ige_gan", ("--inversion", "z_adv", "--joint-fusion", "late_bilinear")),
+    # the decoder's σ starting at 0.1, near the per-pixel error of a useful reconstruction
+    "vae_sigma_0_1": Entry("vae", ("--log-sigma-init", "-2.3")),
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),
@@ -249,7 +251,7 @@ def requirements(entry: str, means: dict, per_seed: list[dict], gan_fid: float |
     if walls and all(w is not None for w in walls):
         need(max(walls) <= MAX_WALL_S, f"wall time {max(walls):.0f} s > {MAX_WALL_S} s")
     fid = means.get("fid_samples")
-    factor = 4.0 if entry == "vae" else 2.0
+    factor = 4.0 if entry in ENTRIES and ENTRIES[entry].recipe == "vae" else 2.0  # VAE rows: 4×
     if entry != "gan":
         if fid is None or gan_fid is None:
             need(None, "FID(P_G) vs the GAN's")
