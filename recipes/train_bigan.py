@@ -36,7 +36,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.models.inversion import CYCLE_CRITIC_NORMS, INVERSIONS
-from zoo.networks import FUSIONS
+from zoo.networks import ENCODER_NORMS, FUSIONS
 from zoo.recipe import Recipe, nonnegative_float, run
 
 VARIANTS = ("bigan", *(f"bigan_{i}" for i in INVERSIONS), "mdgan", "p_mdgan", "p_mdgan_mleq", "ep_mdgan")
@@ -106,6 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bigan_z_adv: weight of ALICE's latent cycle critic D3 on (z, E(G(z))) in E's loss; default 0 (none)",
     )
     parser.add_argument(
+        "--encoder-norm",
+        choices=ENCODER_NORMS,
+        default=None,
+        help="normalisation in E's hidden layers: layer (seed 000, the default) or batch (BiGAN's and ALI's code)",
+    )
+    parser.add_argument(
         "--cycle-critic-norm",
         choices=CYCLE_CRITIC_NORMS,
         default=None,
@@ -157,6 +163,8 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     fusion = {} if args.joint_fusion is None else {"joint_fusion": args.joint_fusion}
     if args.joint_fusion is None and settings["preset"] == "paper" and args.variant.startswith("bigan"):
         fusion = {"joint_fusion": "every_layer"}  # seed 000 A.3.2
+    if args.encoder_norm is not None:
+        fusion["encoder_norm"] = args.encoder_norm
     if args.joint_dropout is not None:
         if args.joint_dropout >= 1:
             raise ZooError(f"--joint-dropout must be below 1, got {args.joint_dropout}")

@@ -19,7 +19,8 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "joint_dropout": 0.0,
     "cycle_critic_weight": 0.0,  # the families with an encoder inversion loss only
     "cycle_critic_norm": "none",
-    "discriminator_batches": "mixed",  # DCGAN: one D call on real and fake, before the option  # ALICE's unnormalised D3, the only one before the option
+    "discriminator_batches": "mixed",
+    "encoder_norm": "layer",  # BiGAN family: seed 000's layer-norm encoder, before the option  # DCGAN: one D call on real and fake, before the option  # ALICE's unnormalised D3, the only one before the option
 }
 
 

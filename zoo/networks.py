@@ -70,8 +70,12 @@ def _generator_norm(normalization: str):
     if normalization == "layer":
         return lambda flat: layers.LayerNormalization(axis=-1, epsilon=1e-5) if flat else _layer_norm()
     if normalization == "batch":
-        return lambda flat: layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+        return lambda flat: _batch_norm()
     raise ZooError(f"unknown generator normalization {normalization!r}; expected layer or batch")
+
+
+def _batch_norm() -> layers.Layer:
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
 
 
 def _layer_norm() -> layers.Layer:
@@ -119,6 +123,9 @@ def build_generator(
     return keras.Model(z, x, name=name)
 
 
+ENCODER_NORMS = ("layer", "batch")
+
+
 def build_encoder(
     resolution: int,
     channels: int,
@@ -126,9 +133,14 @@ def build_encoder(
     width: float = 1.0,
     name: str = "encoder",
     architecture: str = "dcgan",
+    normalization: str = "layer",
 ) -> keras.Model:
     """Encoder E: x -> z (seed 000 A.3.2): the discriminator trunk with LN instead of SN,
-    LeakyReLU(0.1), and a final FC to ``latent_dim``."""
+    LeakyReLU(0.1), and a final FC to ``latent_dim``. ``normalization="batch"`` puts
+    batch norm where the layer norms are (the BiGAN / ALI encoders of Donahue et al. and
+    Dumoulin et al. have it in their hidden layers, none on the output)."""
+    if normalization not in ENCODER_NORMS:
+        raise ZooError(f"unknown encoder normalization {normalization!r}; expected layer or batch")
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
         return _mlp(keras.Input((channels,), name="images"), latent_dim, width, name, out_name="z")
     check_shape(resolution, channels, latent_dim, width)
@@ -136,7 +148,7 @@ def build_encoder(
     h = x
     for filters, kernel, stride in TRUNK:
         h = layers.Conv2D(scaled(filters, width), kernel, strides=stride, padding="same")(h)
-        h = _layer_norm()(h)
+        h = (_layer_norm() if normalization == "layer" else _batch_norm())(h)
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
     h = layers.Flatten()(h)
     z = layers.Dense(latent_dim, dtype="float32", name="z")(h)

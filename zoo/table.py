@@ -71,6 +71,7 @@ ENTRIES: dict[str, Entry] = {
     ),
     # Levers issue #17 names, each against its family's default row.
     "bigan_joint_dropout": Entry("bigan", ("--variant", "bigan", "--joint-dropout", "0.2")),  # ALI's D
+    "bigan_encoder_bn": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch")),  # BiGAN's, ALI's E
     "ige_gan_z_adv_ttur": Entry("ige_gan", ("--inversion", "z_adv", "--lr-ratio", "d2=10")),  # a faster D2
     # ALICE's latent cycle critic D3 on (z, z') pairs, for z_adv's pairing problem
     "ige_gan_z_adv_alice": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1")),
@@ -224,6 +225,7 @@ PLAIN_BIGAN = (
     "bigan_every_layer",
     "bigan_sn_projection",
     "bigan_joint_dropout",
+    "bigan_encoder_bn",
 )  # plain BiGAN, other networks
 LOW_PSNR_MARGIN = (
     *PLAIN_BIGAN,

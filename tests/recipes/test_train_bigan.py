@@ -147,6 +147,20 @@ def test_joint_dropout_flag_reaches_every_variant_and_is_absent_by_default():
         assert "joint_dropout" not in module.model_kwargs(args, s)
 
 
+def test_encoder_norm_reaches_every_variant_and_the_model_and_is_absent_by_default():
+    from zoo.models import BiGAN
+
+    for variant in ("bigan", "bigan_x_ae", "mdgan", "ep_mdgan"):
+        module, args, s = _settings(["--variant", variant, "--encoder-norm", "batch"])
+        assert module.model_kwargs(args, s)["encoder_norm"] == "batch"
+        module, args, s = _settings(["--variant", variant])
+        assert "encoder_norm" not in module.model_kwargs(args, s)
+    config = BiGAN(latent_dim=8, width=1 / 16, encoder_norm="batch").get_config()
+    assert config["encoder_norm"] == "batch" and BiGAN.from_config(config).get_config() == config
+    kinds = {type(layer).__name__ for layer in BiGAN.from_config(config).encoder.layers}
+    assert "BatchNormalization" in kinds and "LayerNormalization" not in kinds
+
+
 def test_cycle_critic_weight_reaches_bigan_z_adv_and_is_absent_by_default():
     module, args, s = _settings(["--variant", "bigan_z_adv", "--cycle-critic-weight", "0.5"])
     assert module.model_kwargs(args, s)["cycle_critic_weight"] == 0.5

@@ -196,3 +196,24 @@ def test_joint_dropout_follows_every_hidden_activation_in_training_calls_only(fu
             networks.build_joint_discriminator(28, 1, 8, width=1 / 16, dropout=bad)
     with pytest.raises(ZooError, match="not the mlp one"):
         networks.build_joint_discriminator(1, 2, 2, width=0.25, architecture="mlp", dropout=0.2)
+
+
+def test_batch_norm_encoder_uses_batch_statistics_in_training_calls_only():
+    layer_norm = networks.build_encoder(28, 1, 8, 1 / 16)
+    batch_norm = networks.build_encoder(28, 1, 8, 1 / 16, normalization="batch")
+    kinds = lambda net: {type(layer).__name__ for layer in net.layers}  # noqa: E731
+    assert "LayerNormalization" in kinds(layer_norm) and "BatchNormalization" not in kinds(layer_norm)
+    assert "BatchNormalization" in kinds(batch_norm) and "LayerNormalization" not in kinds(batch_norm)
+    # An example's code depends on its batch-mates in training calls (batch statistics),
+    # not in inference calls (moving averages), and never with layer norm.
+    rng = np.random.default_rng(0)
+    x, others = rng.uniform(size=(1, 28, 28, 1)), rng.uniform(size=(2, 7, 28, 28, 1))
+    for net, training, depends in [
+        (batch_norm, True, True),
+        (batch_norm, False, False),
+        (layer_norm, True, False),
+    ]:
+        a, b = (net(np.concatenate([x, o]).astype(np.float32), training=training)[0].numpy() for o in others)
+        assert (np.abs(a - b).max() > 1e-4) == depends, (net.name, training)
+    with pytest.raises(ZooError, match="unknown encoder normalization 'group'; expected layer or batch"):
+        networks.build_encoder(28, 1, 8, 1 / 16, normalization="group")

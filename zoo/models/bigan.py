@@ -46,6 +46,11 @@ class BiGAN(AdversarialModel):
     discriminators use 0.2; 0, the default: none). ``cycle_critic_weight`` (z_adv only;
     0 by default): ALICE's latent cycle critic D3 on [z, z'] pairs and E's extra term
     λ_c · E_z[-log D3(z, E(G(z)))], as in ``IGEGAN``; ``cycle_critic_norm`` as there.
+    ``encoder_norm``: ``"layer"`` (seed 000 A.3.2's encoder, the default) or ``"batch"``:
+    batch norm in E's hidden layers, as the encoders of Donahue et al.'s and Dumoulin et
+    al.'s code have (``jeffdonahue/bigan`` net.py, ``IshmaelBelghazi/ALI``); with batch
+    statistics the codes of one batch cannot all move together, the collapse seen in
+    plain BiGAN's zoo-table row (every G(E(x)) the same image).
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class BiGAN(AdversarialModel):
         joint_dropout: float = 0.0,
         cycle_critic_weight: float = 0.0,
         cycle_critic_norm: str = "none",
+        encoder_norm: str = "layer",
         **kwargs,
     ):
         inv.check_inversion(inversion, allow_none=True)
@@ -73,9 +79,10 @@ class BiGAN(AdversarialModel):
         self.joint_dropout = float(joint_dropout)
         self.cycle_critic_weight = float(cycle_critic_weight)
         self.cycle_critic_norm = cycle_critic_norm
+        self.encoder_norm = encoder_norm
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
-        self.encoder = networks.build_encoder(*shape, **self.network_kwargs())
+        self.encoder = networks.build_encoder(*shape, normalization=encoder_norm, **self.network_kwargs())
         self.discriminator = networks.build_joint_discriminator(
             *shape,
             heads=2 if self.has_d2 else 1,
@@ -196,6 +203,7 @@ class BiGAN(AdversarialModel):
             "joint_dropout": self.joint_dropout,
             "cycle_critic_weight": self.cycle_critic_weight,
             "cycle_critic_norm": self.cycle_critic_norm,
+            "encoder_norm": self.encoder_norm,
         }
 
 
