@@ -76,6 +76,7 @@ ENTRIES: dict[str, Entry] = {
     # ALICE's latent cycle critic D3 on (z, z') pairs, for z_adv's pairing problem
     "ige_gan_z_adv_alice": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1")),
     "bigan_z_adv_alice": Entry("bigan", ("--variant", "bigan_z_adv", "--cycle-critic-weight", "1")),
+    "ige_gan_z_adv_alice_5": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "5")),
     # ... spectrally normalised (ALAD's D_zz): D3 cannot score the exact equality z' = z sharply
     "ige_gan_z_adv_alice_sn": Entry(
         "ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1", "--cycle-critic-norm", "spectral")
