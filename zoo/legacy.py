@@ -18,9 +18,9 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "joint_fusion": "every_layer",  # the families with a joint discriminator only
     "joint_dropout": 0.0,
     "cycle_critic_weight": 0.0,  # the families with an encoder inversion loss only
-    "cycle_critic_norm": "none",
-    "discriminator_batches": "mixed",
-    "encoder_norm": "layer",  # BiGAN family: seed 000's layer-norm encoder, before the option  # DCGAN: one D call on real and fake, before the option  # ALICE's unnormalised D3, the only one before the option
+    "cycle_critic_norm": "none",  # ALICE's unnormalised D3, the only one before the option
+    "discriminator_batches": "mixed",  # DCGAN: one D call on real and fake, before the option
+    "encoder_norm": "layer",  # BiGAN family: seed 000's layer-norm encoder, before the option
 }
 
 
