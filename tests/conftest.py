@@ -81,9 +81,14 @@ def saved_model_signature(path) -> str:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-# Takes the lock of argv[1], says so, and holds it until its stdin closes.
+# Takes the lock of argv[1], says so, and holds it until its stdin closes. zoo.files and
+# zoo.errors need only the standard library, so the holder imports them under an empty
+# ``zoo`` package: no TensorFlow start-up (seconds) per lock.
 _HOLD = r"""
-import sys
+import sys, types
+package = types.ModuleType("zoo")
+package.__path__ = [sys.argv[2]]
+sys.modules["zoo"] = package
 from zoo.files import directory_lock
 with directory_lock(sys.argv[1]):
     print("locked", flush=True)
@@ -95,11 +100,10 @@ with directory_lock(sys.argv[1]):
 def lock_held_elsewhere(directory):
     """Another process holds ``directory``'s zoo lock for the ``with`` body."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLD, str(directory)],
+        [sys.executable, "-c", _HOLD, str(directory), str(ROOT / "zoo")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
         assert proc.stdout.readline().strip() == "locked"
@@ -107,6 +111,27 @@ def lock_held_elsewhere(directory):
     finally:
         proc.stdin.close()
         proc.wait(timeout=120)
+
+
+def compile_eagerly(monkeypatch) -> None:
+    """Every zoo model compiled while ``monkeypatch`` is active runs eagerly: for tests of
+    files, flags and orchestration around a few training steps, which run faster than
+    tracing them (the traced paths keep their own tests: test_resume, test_fused, the
+    learning tests)."""
+    from zoo.trainer import AdversarialModel
+
+    compile_ = AdversarialModel.compile
+
+    def eager(self, *args, **kwargs):
+        compile_(self, *args, **{**kwargs, "run_eagerly": True})
+
+    monkeypatch.setattr(AdversarialModel, "compile", eager)
+
+
+@pytest.fixture
+def eager_models(monkeypatch):
+    """``compile_eagerly`` for one test."""
+    compile_eagerly(monkeypatch)
 
 
 def tree_checksums(root) -> dict:

@@ -20,7 +20,7 @@ from zoo.models import FAMILIES, IGEGAN
 def tiny_run(run, steps: int, **kw):
     """A run directory as the recipes leave it: tiny IGE-GAN checkpoints every 2 steps."""
     model = IGEGAN(inversion="x_ae", **{**TINY, **kw})
-    model.compile(learning_rate=1e-3)
+    model.compile(learning_rate=1e-3, run_eagerly=True)  # export reads checkpoints, not graphs
     training.train(
         model,
         lambda s: data.train_dataset("fashion_mnist", 8, 0, s),

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import lock_held_elsewhere, tree_checksums
+from conftest import compile_eagerly, lock_held_elsewhere, tree_checksums
 
 from zoo.recipe import run as run_recipe
 from zoo.tuning import load_recipe
@@ -64,7 +64,7 @@ def test_two_runs_racing_on_one_out_one_wins_and_nothing_is_mixed(tmp_path):
     assert len(list((out / "logs").glob("events.out.tfevents.*"))) == 1
 
 
-def test_a_run_in_use_refuses_resume_and_evaluation_and_changes_nothing(tmp_path, capsys):
+def test_a_run_in_use_refuses_resume_and_evaluation_and_changes_nothing(tmp_path, capsys, eager_models):
     out = tmp_path / "run"
     assert in_process([*TINY_RUN, "--out", str(out), "--no-export"]) == 0
     before = tree_checksums(out)
@@ -209,7 +209,9 @@ def test_a_recipe_imports_the_zoo_of_its_own_checkout(tmp_path):
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("finished") / "run"
-    assert in_process([*TINY_RUN, "--inversion", "z_adv", "--out", str(out), "--no-export"]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        compile_eagerly(patch)
+        assert in_process([*TINY_RUN, "--inversion", "z_adv", "--out", str(out), "--no-export"]) == 0
     return out
 
 

@@ -2,9 +2,6 @@
 under its variant's name; bad variant flags are argparse errors."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,30 +10,26 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "train_bigan.py"
 
 
-def run(args, tmp_path):
-    env = {**os.environ, "ZOO_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, str(RECIPE), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path, monkeypatch, capsys):
+    from zoo.recipe import run as run_recipe
 
-
-def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path):
+    monkeypatch.chdir(tmp_path)
     out, root = tmp_path / "run", tmp_path / "serving"
     common = ["--out", str(out), "--serving-root", str(root), "--log-every", "2"]
     first = ["--preset", "tiny", "--variant", "ep_mdgan", "--lambda-dist", "6", "--steps", "2", "--no-export"]
-    proc = run([*first, *common], tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert run_recipe(_module().RECIPE, [*first, *common]) == 0
+    stdout = capsys.readouterr().out
     config = json.loads((out / "config.json").read_text())
     assert (config["family"], config["name"]) == ("ep_mdgan", "ep_mdgan")
     model = config["model"]
     # Seed 004 Table 1's F-MNIST column where no flag is given; P-MDGAN's schedule.
     assert (model["cycle_weight"], model["lambda_perc"], model["lambda_dist"]) == (3.0, 0.8, 6.0)
     assert model["num_examples"] == 60_000 and model["norm_hold_steps"] == 0
-    assert "scored 60000 training images" in proc.stdout
-    assert "batch_psnr" in proc.stdout and "norm_weight" in proc.stdout and "cycle_loss" in proc.stdout
+    assert "scored 60000 training images" in stdout
+    assert "batch_psnr" in stdout and "norm_weight" in stdout and "cycle_loss" in stdout
     # Resume without repeating --variant: the run's own family, settings and score table.
-    proc = run(["--resume", "--steps", "4", *common], tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "scored" not in proc.stdout  # the scores come back from the checkpoint
+    assert run_recipe(_module().RECIPE, ["--resume", "--steps", "4", *common]) == 0
+    assert "scored" not in capsys.readouterr().out  # the scores come back from the checkpoint
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 4 and metrics["family"] == "ep_mdgan"
     served = {p.name for p in root.iterdir() if p.name != ".zoo.lock"}  # the export's lock file

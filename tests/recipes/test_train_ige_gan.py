@@ -9,21 +9,17 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
+from export.__main__ import main as export_main
 from zoo.suite import CHEAP_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "train_ige_gan.py"
 
 
-def run(args, tmp_path, env=None, module=False):
-    full_env = {
-        **os.environ,
-        "ZOO_OFFLINE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "PYTHONPATH": str(ROOT),
-        **(env or {}),
-    }
-    cmd = [sys.executable, "-m", "export", *args] if module else [sys.executable, str(RECIPE), *args]
+def run(args, tmp_path):
+    """The recipe as a command: a fresh interpreter."""
+    full_env = {**os.environ, "ZOO_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, str(RECIPE), *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=600)
 
 
@@ -39,9 +35,11 @@ def in_process(args: list[str]) -> int:
     return run_recipe(module.RECIPE, args)
 
 
-def test_tiny_end_to_end_then_resume_then_export(tmp_path):
+def test_tiny_end_to_end_then_resume_then_export(tmp_path, monkeypatch, capsys):
+    # In-process (the command line itself: test_bad_flag_on_the_command_line_...).
+    monkeypatch.chdir(tmp_path)
     out, root = tmp_path / "run", tmp_path / "serving"
-    proc = run(
+    code = in_process(
         [
             "--preset",
             "tiny",
@@ -61,13 +59,13 @@ def test_tiny_end_to_end_then_resume_then_export(tmp_path):
             "4",
             "--eval-samples",
             "100",
-        ],
-        tmp_path,
+        ]
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "step 4/4" in proc.stdout and "d_loss" in proc.stdout
+    stdout = capsys.readouterr().out
+    assert code == 0
+    assert "step 4/4" in stdout and "d_loss" in stdout
     # --eval-every: the cheap suite metrics at step 4, printed and in TensorBoard.
-    assert "eval step 4  fid_samples" in proc.stdout
+    assert "eval step 4  fid_samples" in stdout
     tags = {
         value.tag
         for path in (out / "logs" / "eval").glob("events.out.tfevents.*")
@@ -100,15 +98,14 @@ def test_tiny_end_to_end_then_resume_then_export(tmp_path):
     assert (root / "ige_gan_encoder" / "1" / "saved_model.pb").is_file()
     assert sorted(p.name for p in (out / "checkpoints").glob("*.index")) == ["ckpt-2.index", "ckpt-4.index"]
 
-    proc = run(["--out", str(out), "--resume", "--steps", "6", "--no-export"], tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert in_process(["--out", str(out), "--resume", "--steps", "6", "--no-export"]) == 0
     assert json.loads((out / "metrics.json").read_text())["steps"] == 6
     assert not (root / "ige_gan_encoder" / "2").exists()
 
     # Relative paths, as a person types them, from the directory holding both.
-    proc = run(["--run", "run", "--out", "serving"], tmp_path, module=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads(proc.stdout)["version"] == 2
+    capsys.readouterr()
+    assert export_main(["--run", "run", "--out", "serving"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == 2
 
 
 @pytest.mark.parametrize(
@@ -171,6 +168,8 @@ def test_resume_refuses_changed_settings_and_missing_runs(tmp_path, monkeypatch,
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == before  # nothing overwritten
 
 
-def test_export_cli_bad_run(tmp_path):
-    proc = run(["--run", str(tmp_path), "--out", str(tmp_path / "s")], tmp_path, module=True)
-    assert proc.returncode == 1 and "is not a zoo run" in proc.stderr and "Traceback" not in proc.stderr
+def test_export_cli_bad_run(tmp_path, capsys):
+    assert export_main(["--run", str(tmp_path), "--out", str(tmp_path / "s")]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ") and "is not a zoo run" in line
+    assert not (tmp_path / "s").exists()

@@ -1,18 +1,29 @@
 """recipes/zoo_table.py end to end on two tiny families: trains, scores, tabulates,
 keeps finished runs, resumes an interrupted one and retrains a stale one."""
 
+import importlib.util
 import json
-import subprocess
-import sys
+import types
 from pathlib import Path
+
+from zoo.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def table(tmp_path, *flags):
-    command = [
-        sys.executable,
-        str(ROOT / "recipes" / "zoo_table.py"),
+def zoo_table(argv: list[str], capsys) -> types.SimpleNamespace:
+    """recipes/zoo_table.py run in this process (its training runs are subprocesses of
+    their recipes either way): exit code, stdout, stderr."""
+    spec = importlib.util.spec_from_file_location("zoo_table", ROOT / "recipes" / "zoo_table.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    code = run_main(script.build_parser(), script.main, argv)
+    out, err = capsys.readouterr()
+    return types.SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+
+def table(tmp_path, capsys, *flags):
+    argv = [
         "--families",
         "gan,ige_gan_z_ae",
         "--seeds",
@@ -27,11 +38,11 @@ def table(tmp_path, *flags):
         str(tmp_path / "runs"),
         *flags,
     ]
-    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    return zoo_table(argv, capsys)
 
 
-def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path):
-    first = table(tmp_path)
+def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path, capsys):
+    first = table(tmp_path, capsys)
     assert first.returncode == 0, first.stderr[-2000:]
     out, runs = tmp_path / "out", tmp_path / "runs"
     evaluation = json.loads((out / "evals" / "ige_gan_z_ae-seed0.json").read_text())
@@ -50,7 +61,7 @@ def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path)
 
     # Finished runs are neither retrained nor re-scored.
     before = (out / "evals" / "gan-seed0.json").read_text()
-    again = table(tmp_path)
+    again = table(tmp_path, capsys)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "training" not in again.stdout and "resuming" not in again.stdout
     assert (out / "evals" / "gan-seed0.json").read_text() == before
@@ -67,7 +78,7 @@ def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path)
     stale = json.loads(path.read_text())
     stale["config"]["model"]["latent_dim"] = 9
     path.write_text(json.dumps(stale))
-    retrained = table(tmp_path)
+    retrained = table(tmp_path, capsys)
     assert retrained.returncode == 0, retrained.stderr[-2000:]
     assert "gan-seed0: resuming" in retrained.stdout
     times = json.loads((run / "table_time.json").read_text())
@@ -79,34 +90,13 @@ def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path)
     assert json.loads(path.read_text())["config"]["model"]["latent_dim"] == 16
 
 
-def test_bad_flags_are_one_line_errors(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "recipes" / "zoo_table.py"),
-            "--families",
-            "gan,nope",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_bad_flags_are_one_line_errors(tmp_path, capsys):
+    from zoo.table import ENTRIES
+
+    result = zoo_table(["--families", "gan,nope", "--out", str(tmp_path)], capsys)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: --families: unknown ['nope']; known: {', '.join(__import__('zoo.table').table.ENTRIES)}"
+        f"error: --families: unknown ['nope']; known: {', '.join(ENTRIES)}"
     ]
-    empty = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "recipes" / "zoo_table.py"),
-            "--report-only",
-            "--out",
-            str(tmp_path / "x"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    empty = zoo_table(["--report-only", "--out", str(tmp_path / "x")], capsys)
     assert empty.returncode == 1 and "nothing to tabulate" in empty.stderr

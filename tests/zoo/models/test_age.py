@@ -113,7 +113,7 @@ def test_short_run_on_a_fixed_batch_cuts_the_reconstruction_error():
 
 def test_image_networks_train(tiny_images):
     model = make()
-    model.compile(learning_rate=1e-4)
+    model.compile(learning_rate=1e-4, run_eagerly=True)  # traced: the recipe test
     x = tf.constant(tiny_images)
     for name, (before, after, moved) in one_update_each(model, x, model.sample_latent(16)).items():
         assert moved > 1e-6 and after < before, (name, before, after, moved)
