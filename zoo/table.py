@@ -72,11 +72,14 @@ ENTRIES: dict[str, Entry] = {
     # Levers issue #17 names, each against its family's default row.
     "bigan_joint_dropout": Entry("bigan", ("--variant", "bigan", "--joint-dropout", "0.2")),  # ALI's D
     "bigan_encoder_bn": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch")),  # BiGAN's, ALI's E
+    # both at once, as in ALI (BN in E, dropout 0.2 in the joint D; Dumoulin et al. App. A)
+    "bigan_ali": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch", "--joint-dropout", "0.2")),
     "ige_gan_z_adv_ttur": Entry("ige_gan", ("--inversion", "z_adv", "--lr-ratio", "d2=10")),  # a faster D2
     # ALICE's latent cycle critic D3 on (z, z') pairs, for z_adv's pairing problem
     "ige_gan_z_adv_alice": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1")),
     "bigan_z_adv_alice": Entry("bigan", ("--variant", "bigan_z_adv", "--cycle-critic-weight", "1")),
     "ige_gan_z_adv_alice_5": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "5")),
+    "ige_gan_z_adv_alice_10": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "10")),
     # ... spectrally normalised (ALAD's D_zz): D3 cannot score the exact equality z' = z sharply
     "ige_gan_z_adv_alice_sn": Entry(
         "ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1", "--cycle-critic-norm", "spectral")
