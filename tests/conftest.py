@@ -18,6 +18,11 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402, F401
+from zoo.cli import configure_tensorflow  # noqa: E402
+
+# What every command-line program sets (zoo.cli.run_main), set once for the whole worker,
+# so a test does not depend on whether an in-process recipe ran before it.
+configure_tensorflow()
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # One worker per core (pytest -n auto): each worker's TensorFlow gets one thread of
@@ -89,11 +94,19 @@ import sys, types
 package = types.ModuleType("zoo")
 package.__path__ = [sys.argv[2]]
 sys.modules["zoo"] = package
+from zoo.errors import ZooError
 from zoo.files import directory_lock
-with directory_lock(sys.argv[1]):
-    print("locked", flush=True)
-    sys.stdin.read()
+try:
+    with directory_lock(sys.argv[1]):
+        print("locked", flush=True)
+        sys.stdin.read()
+except ZooError:
+    print("refused", flush=True)
 """
+
+
+class LockRefused(Exception):
+    """The lock-holding process was refused the lock (another holder has it)."""
 
 
 @contextlib.contextmanager
@@ -103,10 +116,14 @@ def lock_held_elsewhere(directory):
         [sys.executable, "-c", _HOLD, str(directory), str(ROOT / "zoo")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert proc.stdout.readline().strip() == "locked"
+        answer = proc.stdout.readline().strip()
+        if answer == "refused":
+            raise LockRefused(str(directory))
+        assert answer == "locked", proc.stderr.read()[-2000:]  # the holder crashed
         yield proc
     finally:
         proc.stdin.close()

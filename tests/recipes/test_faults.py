@@ -1,4 +1,5 @@
-"""Faults a user meets, through the recipes' command line: concurrent runs on one --out,
+"""Faults a user meets, through the recipes' entry point (in-process, and two racing
+command-line processes): concurrent runs on one --out,
 unwritable paths, inapplicable flags, a strict ZOO_FASHION_MNIST_DIR, a runaway loss,
 and recipes that import their own checkout. Each asserts the exit code, the one
 ``error:`` line and that earlier data did not change."""
@@ -238,7 +239,7 @@ def test_resume_refuses_every_changed_model_flag(finished_run, flag, value, need
     assert tree_checksums(finished_run) == before
 
 
-def test_a_nan_loss_through_the_command_line_exits_3(tmp_path, monkeypatch, capsys):
+def test_a_nan_loss_through_the_recipe_exits_3(tmp_path, monkeypatch, capsys):
     import numpy as np
 
     from zoo.models.gan import GAN

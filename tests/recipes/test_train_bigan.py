@@ -17,8 +17,9 @@ def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path, monkeypatch, capsy
     out, root = tmp_path / "run", tmp_path / "serving"
     common = ["--out", str(out), "--serving-root", str(root), "--log-every", "2"]
     first = ["--preset", "tiny", "--variant", "ep_mdgan", "--lambda-dist", "6", "--steps", "2", "--no-export"]
-    assert run_recipe(_module().RECIPE, [*first, *common]) == 0
-    stdout = capsys.readouterr().out
+    code = run_recipe(_module().RECIPE, [*first, *common])
+    stdout, stderr = capsys.readouterr()
+    assert code == 0, stderr[-2000:]
     config = json.loads((out / "config.json").read_text())
     assert (config["family"], config["name"]) == ("ep_mdgan", "ep_mdgan")
     model = config["model"]

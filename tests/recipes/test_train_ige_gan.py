@@ -1,4 +1,5 @@
-"""The recipe end to end through its command line, and its answers to bad input."""
+"""The recipe end to end in-process (one bad flag through the real command line), the
+export CLI's main, and their answers to bad input."""
 
 import json
 import os
@@ -36,7 +37,6 @@ def in_process(args: list[str]) -> int:
 
 
 def test_tiny_end_to_end_then_resume_then_export(tmp_path, monkeypatch, capsys):
-    # In-process (the command line itself: test_bad_flag_on_the_command_line_...).
     monkeypatch.chdir(tmp_path)
     out, root = tmp_path / "run", tmp_path / "serving"
     code = in_process(
@@ -61,8 +61,8 @@ def test_tiny_end_to_end_then_resume_then_export(tmp_path, monkeypatch, capsys):
             "100",
         ]
     )
-    stdout = capsys.readouterr().out
-    assert code == 0
+    stdout, stderr = capsys.readouterr()
+    assert code == 0, stderr[-2000:]
     assert "step 4/4" in stdout and "d_loss" in stdout
     # --eval-every: the cheap suite metrics at step 4, printed and in TensorBoard.
     assert "eval step 4  fid_samples" in stdout
@@ -168,7 +168,7 @@ def test_resume_refuses_changed_settings_and_missing_runs(tmp_path, monkeypatch,
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == before  # nothing overwritten
 
 
-def test_export_cli_bad_run(tmp_path, capsys):
+def test_export_main_bad_run_is_one_error_line(tmp_path, capsys):
     assert export_main(["--run", str(tmp_path), "--out", str(tmp_path / "s")]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: ") and "is not a zoo run" in line

@@ -3,6 +3,8 @@ keeps finished runs, resumes an interrupted one and retrains a stale one."""
 
 import importlib.util
 import json
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -93,7 +95,16 @@ def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path,
 def test_bad_flags_are_one_line_errors(tmp_path, capsys):
     from zoo.table import ENTRIES
 
-    result = zoo_table(["--families", "gan,nope", "--out", str(tmp_path)], capsys)
+    # The script as a program once (its exit code, its own sys.path line), then in-process.
+    command = [
+        sys.executable,
+        str(ROOT / "recipes" / "zoo_table.py"),
+        "--families",
+        "gan,nope",
+        "--out",
+        str(tmp_path),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"error: --families: unknown ['nope']; known: {', '.join(ENTRIES)}"
