@@ -89,6 +89,10 @@ def test_the_bar_names_every_miss_with_its_number():
     relaxed = {**GOOD, "psnr_mean": 10.5, "class_agreement": 0.55}
     assert table.requirements("bigan", relaxed, [], 10.0) == []
     assert table.requirements("bigan_every_layer", relaxed, [], 10.0) == []  # plain BiGAN, other D
+    assert table.requirements("bigan_ali", relaxed, [], 10.0) == []  # plain BiGAN, other E and D
+    assert table.requirements("bigan_z_adv_alice", relaxed, [], 10.0) == [
+        "class agreement 55.0% < 60%"
+    ]  # BiGAN + an adversarial loss: + 2 dB only
     assert len(table.requirements("bigan_x_ae", relaxed, [], 10.0)) == 2
 
 
