@@ -2,7 +2,7 @@
 
 python recipes/train_vae.py                  # cpu preset on Fashion-MNIST
 python recipes/train_vae.py --preset tiny --steps 50
-python recipes/train_vae.py --log-sigma-init -2.3   # the decoder's sigma starts at 0.1
+python recipes/train_vae.py --log-sigma-init 0      # the decoder's sigma starts at 1 (default: 0.1)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
+from zoo.models.vae import DEFAULT_LOG_SIGMA
 from zoo.recipe import Recipe, run
 
 
@@ -20,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-sigma-init",
         type=float,
-        default=0.0,
-        help="log of the decoder's sigma at the start (default 0: sigma = 1)",
+        default=DEFAULT_LOG_SIGMA,
+        help=f"log of the decoder's sigma at the start (default {DEFAULT_LOG_SIGMA}: sigma ≈ 0.1)",
     )
 
 

@@ -33,7 +33,8 @@ MODELS = {
     "mdgan": ("mdgan", {}),
     "p_mdgan": ("p_mdgan", {}),
     "alpha_gan": ("alpha_gan", {}),
-    "vae": ("vae", {}),
+    # σ starts at 1, as the committed results trained (the image default 0.1 is a pixel scale).
+    "vae": ("vae", {"log_sigma_init": 0.0}),
     "wgan_gp": ("wgan_gp", {}),
     # Seed 002 §4.1 eq. 4: T(x) = x + t, t ~ N(0, Σ/2), with Σ = σ² I of the mixture.
     "ive_gan": ("ive_gan", lambda mix, data: {"transform": "shift", "shift_stddev": mix.std / math.sqrt(2)}),

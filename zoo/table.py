@@ -86,8 +86,7 @@ ENTRIES: dict[str, Entry] = {
     ),
     # a projection term f_zᵀ W f_x in D2 (Miyato & Koyama 2018): a direct score of the pairing
     "ige_gan_z_adv_bilinear": Entry("ige_gan", ("--inversion", "z_adv", "--joint-fusion", "late_bilinear")),
-    # the decoder's σ starting at 0.1, near the per-pixel error of a useful reconstruction
-    "vae_sigma_0_1": Entry("vae", ("--log-sigma-init", "-2.3")),
+    "vae_sigma_1": Entry("vae", ("--log-sigma-init", "0")),  # the default before: σ starts at 1
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),

@@ -85,7 +85,7 @@ def test_the_bar_names_every_miss_with_its_number():
         == []
     )
     vae_like = bad | {"class_share_max": 0.2, "psnr_mean": 13.0, "knn_accuracy": 0.8}
-    assert table.requirements("vae_sigma_0_1", vae_like, [], 10.0) == []  # every VAE row
+    assert table.requirements("vae_sigma_1", vae_like, [], 10.0) == []  # every VAE row
     relaxed = {**GOOD, "psnr_mean": 10.5, "class_agreement": 0.55}
     assert table.requirements("bigan", relaxed, [], 10.0) == []
     assert table.requirements("bigan_every_layer", relaxed, [], 10.0) == []  # plain BiGAN, other D

@@ -28,6 +28,9 @@ class LogSigma(keras.layers.Layer):
         return inputs
 
 
+DEFAULT_LOG_SIGMA = -2.3  # σ ≈ 0.1; see VAE's docstring
+
+
 class VAE(AdversarialModel):
     """VAE of seed 000 appendix A.2: unit Gaussian prior P_Z, factored Gaussian posterior
     N(μ(x), diag σ²_E(x)) and Gaussian decoder N(G(z), σ² I) with a learned σ:
@@ -45,12 +48,16 @@ class VAE(AdversarialModel):
     the generator as the decoder mean. ``encoder`` returns μ(x) (what export, metrics and
     reconstructions use); the whole model trains as one player, ``vae``.
 
-    ``log_sigma_init``: log σ at the start (0: σ = 1, several times the per-pixel error
-    of any useful reconstruction of [0, 1] images, and Adam moves it by about the learning
-    rate per step).
+    ``log_sigma_init``: log σ at the start. The default -2.3 (σ ≈ 0.1) is near the
+    per-pixel error of a useful reconstruction of [0, 1] images; the appendix gives no
+    starting value. Measured reason (zoo table, cpu preset, Fashion-MNIST, seed 0): from
+    σ = 1 (``log_sigma_init=0``, the default before) Adam moves log σ by about the learning
+    rate per step, so after 5 000 steps at 2e-4 σ cannot be below ≈ 0.37 and the KL term
+    dominates: FID(P_G) 113, FID(recon) 44.3, PSNR 18.1 dB; from σ = 0.1 the same run
+    reached FID(P_G) 71.0, FID(recon) 15.6, PSNR 22.4 dB and class agreement 85.5 %.
     """
 
-    def __init__(self, log_sigma_init: float = 0.0, **kwargs):
+    def __init__(self, log_sigma_init: float = DEFAULT_LOG_SIGMA, **kwargs):
         super().__init__(**kwargs)
         self.log_sigma_init = float(log_sigma_init)
         shape = (self.resolution, self.channels)

@@ -10,6 +10,7 @@ from conftest import TINY, one_update_each, repeat_batch
 from zoo import losses
 from zoo.errors import ZooError
 from zoo.models import DCGAN, FAMILIES, VAE, WGANGP
+from zoo.models.vae import DEFAULT_LOG_SIGMA
 
 
 def weights(net):
@@ -105,7 +106,7 @@ def test_wgan_gp_critic_objective_is_the_formula_and_takes_five_steps(tiny_image
 
 def test_vae_gradients_reach_encoder_decoder_and_sigma_and_a_short_run_raises_the_elbo(tiny_images):
     keras.utils.set_random_seed(0)
-    model = VAE(**TINY)
+    model = VAE(log_sigma_init=0.0, **TINY)  # σ starts at 1 so that it must learn downwards
     x = tf.constant(tiny_images)
     with tf.GradientTape() as tape:
         loss = model.negative_elbo(x, None)["loss"]
@@ -159,11 +160,15 @@ def test_vae_log_sigma_init_changes_only_the_decoders_starting_sigma():
     default = VAE(**TINY)
     keras.utils.set_random_seed(0)
     low = VAE(log_sigma_init=-2.0, **TINY)
+    keras.utils.set_random_seed(0)
+    unit = VAE(log_sigma_init=0.0, **TINY)
     differ = [
         w.path
         for w, v in zip(default.autoencoder.weights, low.autoencoder.weights)
         if not np.array_equal(w.numpy(), v.numpy())
     ]
     assert differ == ["decoder_log_sigma/log_sigma"]
-    assert float(low.noise.log_sigma.numpy()) == -2.0 and float(default.noise.log_sigma.numpy()) == 0.0
+    assert float(low.noise.log_sigma.numpy()) == -2.0 and float(unit.noise.log_sigma.numpy()) == 0.0
+    # The default σ starts near the per-pixel error of a useful reconstruction (≈ 0.1).
+    assert float(default.noise.log_sigma.numpy()) == pytest.approx(-2.3) == DEFAULT_LOG_SIGMA
     assert VAE.from_config(low.get_config()).log_sigma_init == -2.0
