@@ -30,6 +30,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
+
+def pytest_collection_modifyitems(config, items):
+    """The ``slow`` tests first, the rest in file order (a stable sort). Under xdist's
+    worksteal an idle worker takes the queued tests of a busy one, so a long test that
+    started last would leave one core idle until it ends; started first, it overlaps
+    with the short tests the other worker runs and steals."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 TINY = dict(resolution=28, channels=1, latent_dim=8, width=1 / 16, seed=1)
 
 

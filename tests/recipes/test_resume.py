@@ -30,6 +30,7 @@ def checkpoint_values(path) -> dict:
     ],
     ids=["bigan", "alpha_gan", "ep_mdgan"],
 )
+@pytest.mark.slow
 def test_an_interrupted_and_resumed_run_ends_exactly_where_an_uninterrupted_one_does(
     name, extra, tmp_path, monkeypatch
 ):

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "train_bigan.py"
 
 
+@pytest.mark.slow
 def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path, monkeypatch, capsys):
     from zoo.recipe import run as run_recipe
 

@@ -36,6 +36,7 @@ def in_process(args: list[str]) -> int:
     return run_recipe(module.RECIPE, args)
 
 
+@pytest.mark.slow
 def test_tiny_end_to_end_then_resume_then_export(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     out, root = tmp_path / "run", tmp_path / "serving"

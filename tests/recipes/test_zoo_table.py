@@ -8,6 +8,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 from zoo.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +45,7 @@ def table(tmp_path, capsys, *flags):
     return zoo_table(argv, capsys)
 
 
+@pytest.mark.slow
 def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path, capsys):
     first = table(tmp_path, capsys)
     assert first.returncode == 0, first.stderr[-2000:]

@@ -265,6 +265,7 @@ def test_a_runaway_loss_that_stays_finite_stops_the_run(tmp_path):
         model.compile(divergence_bound=0)
 
 
+@pytest.mark.slow
 def test_posthoc_switches_phase_at_the_encoder_start_step_and_resumes_across_it(tmp_path):
     def posthoc():
         return make(encoder_schedule="posthoc", encoder_start_step=4, d_steps=1)  # z_adv: E and D2

@@ -125,6 +125,7 @@ def test_bad_grid_input_is_one_line(capsys):
 
 
 # --------------------------------------------------------------- a real tiny search
+@pytest.mark.slow
 def test_tiny_search_records_divergence_resumes_and_reports_the_true_best(
     tmp_path, monkeypatch, capsys, eager_models
 ):

@@ -184,6 +184,7 @@ def test_short_run_cuts_the_inversion_error(inversion, schedule, tiny_images):
 # and 5.8-24x for the others), so the claim is the median over seeds 0, 1, 2, and it is
 # scored on 256 held-out latents as well as on the 16 it trained on.
 @pytest.mark.parametrize("schedule,steps,decay_after", [("posthoc", 250, None), ("joint", 500, 200)])
+@pytest.mark.slow
 def test_x_adv_game_cuts_the_inversion_error_on_a_fixed_batch(schedule, steps, decay_after, tiny_images):
     z = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
     held_out = np.random.default_rng(1).standard_normal((256, 4)).astype(np.float32)
