@@ -74,18 +74,25 @@ ENTRIES: dict[str, Entry] = {
     "bigan_encoder_bn": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch")),  # BiGAN's, ALI's E
     # both at once, as in ALI (BN in E, dropout 0.2 in the joint D; Dumoulin et al. App. A)
     "bigan_ali": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch", "--joint-dropout", "0.2")),
-    "ige_gan_z_adv_ttur": Entry("ige_gan", ("--inversion", "z_adv", "--lr-ratio", "d2=10")),  # a faster D2
+    # seed 000's z_adv game, without the cycle critic the table chose as z_adv's default
+    "ige_gan_z_adv_no_d3": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "0")),
+    "ige_gan_z_adv_ttur": Entry(  # a faster D2
+        "ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "0", "--lr-ratio", "d2=10")
+    ),
     # ALICE's latent cycle critic D3 on (z, z') pairs, for z_adv's pairing problem
     "ige_gan_z_adv_alice": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1")),
     "bigan_z_adv_alice": Entry("bigan", ("--variant", "bigan_z_adv", "--cycle-critic-weight", "1")),
-    "ige_gan_z_adv_alice_5": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "5")),
+    # λ_c 5 on BiGAN + Z-adv, whose G (trained with E) keeps more of z than IGE-GAN's
+    "bigan_z_adv_alice_5": Entry("bigan", ("--variant", "bigan_z_adv", "--cycle-critic-weight", "5")),
     "ige_gan_z_adv_alice_10": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "10")),
     # ... spectrally normalised (ALAD's D_zz): D3 cannot score the exact equality z' = z sharply
     "ige_gan_z_adv_alice_sn": Entry(
         "ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "1", "--cycle-critic-norm", "spectral")
     ),
     # a projection term f_zᵀ W f_x in D2 (Miyato & Koyama 2018): a direct score of the pairing
-    "ige_gan_z_adv_bilinear": Entry("ige_gan", ("--inversion", "z_adv", "--joint-fusion", "late_bilinear")),
+    "ige_gan_z_adv_bilinear": Entry(
+        "ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "0", "--joint-fusion", "late_bilinear")
+    ),
     "vae_sigma_1": Entry("vae", ("--log-sigma-init", "0")),  # the default before: σ starts at 1
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),

@@ -142,11 +142,38 @@ def test_cycle_critic_weight_is_for_z_adv_only(tmp_path, capsys):
     assert recipe.model_kwargs(args, {"steps": 10})["cycle_critic_norm"] == "spectral"
 
 
+@pytest.mark.parametrize(
+    "preset,flags,weight",
+    [
+        ("cpu", [], 5.0),  # the table's default for z_adv
+        ("tiny", [], 5.0),
+        ("paper", [], None),  # seed 000's game: no D3 (the model's default 0)
+        ("cpu", ["--cycle-critic-weight", "0"], 0.0),
+        ("paper", ["--cycle-critic-weight", "2"], 2.0),
+    ],
+)
+def test_z_adv_trains_with_the_cycle_critic_except_under_the_paper_preset(preset, flags, weight):
+    from zoo.models.ige_gan import IGEGAN
+    from zoo.recipe import build_parser
+
+    recipe = load_recipe("ige_gan")
+    args = build_parser(recipe).parse_args(["--inversion", "z_adv", *flags])
+    kwargs = recipe.model_kwargs(args, {"steps": 10, "preset": preset})
+    assert kwargs.get("cycle_critic_weight") == weight
+    model = IGEGAN(latent_dim=8, width=1 / 16, **kwargs)
+    assert (model.cycle_critic is not None) == bool(weight)
+    # Every other inversion is untouched by the default.
+    args = build_parser(recipe).parse_args(["--inversion", "x_adv"])
+    assert "cycle_critic_weight" not in recipe.model_kwargs(args, {"steps": 10, "preset": preset})
+
+
 def test_cycle_critic_norm_without_a_cycle_critic_is_an_error(tmp_path, capsys):
     args = [
         *TINY_RUN,
         "--inversion",
         "z_adv",
+        "--cycle-critic-weight",
+        "0",
         "--cycle-critic-norm",
         "spectral",
         "--out",
