@@ -12,9 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
+from zoo.models.ive_gan import IVEGAN
 from zoo.networks import IVE_MNIST
 from zoo.recipe import Recipe, positive_int, run
 from zoo.transforms import DATASET_TRANSFORMS, TRANSFORMS
+
+DEFAULT_PRIOR = "gaussian"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="dcgan",
         help="SN-DCGAN networks, or seed 002 App. B Table 2's MNIST networks",
     )
+    parser.add_argument(
+        "--prior",
+        choices=list(IVEGAN.PRIORS),
+        default=None,
+        help="P_Z: N(0, I), or uniform on (-1, 1)^d with a tanh-ended encoder (seed 002 §4, "
+        "App. B; --preset paper's). Default: N(0, I)",
+    )
 
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
@@ -38,6 +48,7 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         "noise_dim": args.noise_dim,
         "transform": args.transform or DATASET_TRANSFORMS[settings["dataset"]],
         "architecture": args.architecture,
+        "prior": args.prior or ("uniform" if settings["preset"] == "paper" else DEFAULT_PRIOR),
     }
 
 

@@ -445,12 +445,23 @@ def build_ive_generator(
 
 
 def build_ive_encoder(
-    resolution: int, channels: int, latent_dim: int, width: float = 1.0, architecture: str = "dcgan"
+    resolution: int,
+    channels: int,
+    latent_dim: int,
+    width: float = 1.0,
+    architecture: str = "dcgan",
+    tanh: bool = False,
 ) -> keras.Model:
     """IVE-GAN's encoder: the zoo's encoder, or Table 2's with ``"ive_mnist"`` (its trunk,
-    then a dense layer to ``latent_dim`` with tanh, as Table 2's last encoder row)."""
+    then a dense layer to ``latent_dim`` with tanh, as Table 2's last encoder row).
+    ``tanh`` ends the zoo's encoder in tanh too, so codes lie in (-1, 1)^d like a uniform
+    prior's (Table 1 and 2 end every encoder so); ``"ive_mnist"`` always does."""
     if architecture != IVE_MNIST:
-        return build_encoder(resolution, channels, latent_dim, width, architecture=architecture)
+        encoder = build_encoder(resolution, channels, latent_dim, width, architecture=architecture)
+        if not tanh:
+            return encoder
+        codes = layers.Activation("tanh", dtype="float32", name="z_tanh")(encoder.output)
+        return keras.Model(encoder.input, codes, name="encoder")
     x = keras.Input((resolution, resolution, channels), name="images")
     h = layers.Flatten()(_ive_mnist_trunk(x, width))
     z = layers.Dense(latent_dim, activation="tanh", dtype="float32", name="z")(h)

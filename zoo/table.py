@@ -97,6 +97,8 @@ ENTRIES: dict[str, Entry] = {
     "alpha_gan": Entry("alpha_gan"),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),
+    # seed 002's U(-1, 1) prior with a tanh-ended encoder, against the zoo's N(0, I)
+    "ive_gan_uniform": Entry("ive_gan", ("--prior", "uniform")),
 }
 
 # Metrics of a table row: key in the evaluation -> column title.

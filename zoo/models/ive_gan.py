@@ -45,7 +45,11 @@ class IVEGAN(AdversarialModel):
     Losses: D and D' (one player ``d``, one network with a shared embedding D_enc as in
     App. B) minimise the two cross-entropies; E and G minimise the non-saturating
     -log D(G(z', E(x)), x) - log D'(G(z', z)). P_Z = P_Z' = N(0, I) (the zoo's prior; seed
-    002 draws new codes uniformly for its figures). ``noise_dim`` is dim z' (App. B: 4).
+    002 draws new codes uniformly for its figures) unless ``prior="uniform"``: then
+    P_Z = U(-1, 1)^d as in seed 002 §4.2 and §4.3 ("randomly drawn from a uniform
+    distribution"), and E ends in tanh as in App. B Tables 1 and 2, so E's codes and the
+    codes G samples from share one box; z' stays N(0, I) (the paper does not name P_Z').
+    ``noise_dim`` is dim z' (App. B: 4).
     ``transform``: ``"digits"``, ``"photos"`` or ``"shift"`` (2-D points, with
     ``shift_stddev``; eq. 4), see ``zoo.transforms``.
 
@@ -57,6 +61,7 @@ class IVEGAN(AdversarialModel):
     """
 
     ARCHITECTURES = networks.ARCHITECTURES + (networks.IVE_MNIST,)
+    PRIORS = ("gaussian", "uniform")
     GAUSSIAN_LATENT = False
 
     def default_adam_betas(self) -> tuple[float, float]:
@@ -67,10 +72,20 @@ class IVEGAN(AdversarialModel):
         # App. B Table 2: G (and E) at 2e-4, D at 1e-4.
         return {"d": 0.5} if self.architecture == networks.IVE_MNIST else {}
 
-    def __init__(self, noise_dim: int = 4, transform: str = "digits", shift_stddev: float = 0.0, **kwargs):
+    def __init__(
+        self,
+        noise_dim: int = 4,
+        transform: str = "digits",
+        shift_stddev: float = 0.0,
+        prior: str = "gaussian",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if self.gp_weight != 0.0:
             raise ZooError("IVE-GAN trains with the plain GAN losses of eq. 3; gp_weight must be 0")
+        if prior not in self.PRIORS:
+            raise ZooError(f"unknown prior {prior!r}; expected one of {', '.join(self.PRIORS)}")
+        self.prior = prior
         self.noise_dim = int(noise_dim)
         self.transform_kind = transform
         self.shift_stddev = float(shift_stddev)
@@ -78,7 +93,7 @@ class IVEGAN(AdversarialModel):
         res, ch, d, w = self.resolution, self.channels, self.latent_dim, self.width
         self.transform = transforms.build_transform(transform, res, ch, shift_stddev, self.seed)
         self.decoder = networks.build_ive_generator(res, ch, self.noise_dim, d, w, "decoder", arch)
-        self.encoder = networks.build_ive_encoder(res, ch, d, w, arch)
+        self.encoder = networks.build_ive_encoder(res, ch, d, w, arch, tanh=prior == "uniform")
         self.discriminator = networks.build_ive_discriminator(
             res, ch, w, arch, spectral_norm=self.spectral_norm
         )
@@ -95,6 +110,18 @@ class IVEGAN(AdversarialModel):
 
     def extra_metric_names(self):
         return ("reconstruction_mse",)
+
+    def sample_latent(self, batch_size) -> tf.Tensor:
+        """z ~ P_Z: N(0, I), or U(-1, 1)^d with ``prior="uniform"``."""
+        if self.prior == "gaussian":
+            return super().sample_latent(batch_size)
+        shape = (batch_size, self.latent_dim)
+        return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=self.seed_generator)
+
+    def prior_samples(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if self.prior == "gaussian":
+            return super().prior_samples(n, rng)
+        return rng.uniform(-1.0, 1.0, (n, self.latent_dim)).astype(np.float32)
 
     def sample_noise(self, batch_size) -> tf.Tensor:
         """z' ~ N(0, I) [batch_size, noise_dim] from the model's seed generator."""
@@ -147,6 +174,7 @@ class IVEGAN(AdversarialModel):
             "noise_dim": self.noise_dim,
             "transform": self.transform_kind,
             "shift_stddev": self.shift_stddev,
+            "prior": self.prior,
         }
 
     def call(self, z, training=False):
