@@ -48,7 +48,7 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         "noise_dim": args.noise_dim,
         "transform": args.transform or DATASET_TRANSFORMS[settings["dataset"]],
         "architecture": args.architecture,
-        "prior": args.prior or ("uniform" if settings["preset"] == "paper" else DEFAULT_PRIOR),
+        "prior": args.prior or ("uniform" if settings.get("preset") == "paper" else DEFAULT_PRIOR),
     }
 
 

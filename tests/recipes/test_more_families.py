@@ -155,14 +155,33 @@ def test_ive_gan_and_age_recipe_flags_reach_the_model():
 
     ive = recipe("train_ive_gan")
     args = build_parser(ive).parse_args(["--noise-dim", "6", "--architecture", "ive_mnist"])
-    assert ive.model_kwargs(args, {"dataset": "cifar10"}) == {
+    assert ive.model_kwargs(args, {"dataset": "cifar10", "preset": "cpu"}) == {
         "noise_dim": 6,
         "transform": "photos",
         "architecture": "ive_mnist",
+        "prior": "gaussian",
     }
     age = recipe("train_age")
     args = build_parser(age).parse_args(["--lambda", "500", "--code-weight", "5", "--g-steps", "3"])
     assert age.model_kwargs(args, {}) == {"data_weight": 500.0, "code_weight": 5.0, "g_steps": 3}
+
+
+@pytest.mark.parametrize(
+    "preset, flags, prior",
+    [
+        ("cpu", [], "gaussian"),
+        ("tiny", [], "gaussian"),
+        ("paper", [], "uniform"),  # seed 002 §4 and App. B
+        ("cpu", ["--prior", "uniform"], "uniform"),
+        ("paper", ["--prior", "gaussian"], "gaussian"),
+    ],
+)
+def test_ive_gan_prior_per_preset_and_flag(preset, flags, prior):
+    from zoo.recipe import build_parser
+
+    ive = recipe("train_ive_gan")
+    args = build_parser(ive).parse_args(flags)
+    assert ive.model_kwargs(args, {"dataset": "fashion_mnist", "preset": preset})["prior"] == prior
 
 
 def test_wgan_gp_cpu_preset_steps_apply_to_the_cpu_preset_only_and_flags_override_them():

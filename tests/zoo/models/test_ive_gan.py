@@ -119,6 +119,21 @@ def test_short_run_on_a_fixed_batch_cuts_the_reconstruction_error():
     assert error() < before / 2, (before, error())
 
 
+def test_uniform_prior_draws_from_the_box_and_only_adds_tanh_to_the_encoder():
+    gauss, box = make(prior="gaussian"), make(prior="uniform")
+    for z in (box.sample_latent(20_000).numpy(), box.prior_samples(20_000, np.random.default_rng(0))):
+        assert z.shape == (20_000, 8) and -1 <= z.min() and z.max() <= 1
+        assert abs(z.mean()) < 0.01 and z.var() == pytest.approx(1 / 3, rel=0.02)  # U(-1, 1)
+    assert gauss.sample_latent(20_000).numpy().var() == pytest.approx(1.0, rel=0.03)
+    x = 50 * np.random.default_rng(1).standard_normal((8, 28, 28, 1)).astype(np.float32)
+    assert np.abs(gauss.encoder(x).numpy()).max() > 1  # the plain encoder leaves the box
+    gauss.encoder.set_weights(box.encoder.get_weights())  # same layers, tanh has no weights
+    np.testing.assert_allclose(box.encoder(x).numpy(), np.tanh(gauss.encoder(x).numpy()), atol=1e-5)
+    assert IVEGAN.from_config(box.get_config()).prior == "uniform"
+    with pytest.raises(ZooError, match="unknown prior 'laplace'"):
+        IVEGAN(**TINY, prior="laplace")
+
+
 def test_bad_arguments():
     with pytest.raises(ZooError, match="gp_weight"):
         IVEGAN(**TINY, gp_weight=1.0)
