@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="P_Z: N(0, I), or uniform on (-1, 1)^d with a tanh-ended encoder (seed 002 §4, "
         "App. B; --preset paper's). Default: N(0, I)",
     )
+    parser.add_argument(
+        "--sample-discriminator",
+        choices=["shared", "separate"],
+        default="shared",
+        help="D' as a head on D's shared embedding (seed 002 App. B, the default) or its own "
+        "SN-DCGAN discriminator (dcgan architecture only)",
+    )
 
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
@@ -48,6 +55,7 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         "noise_dim": args.noise_dim,
         "transform": args.transform or DATASET_TRANSFORMS[settings["dataset"]],
         "architecture": args.architecture,
+        "sample_discriminator": args.sample_discriminator,
         "prior": args.prior or ("uniform" if settings.get("preset") == "paper" else DEFAULT_PRIOR),
     }
 

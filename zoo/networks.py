@@ -417,6 +417,7 @@ def build_latent_pair_discriminator(
 IVE_MNIST = "ive_mnist"  # seed 002 App. B Table 2, an IVE-GAN-only architecture
 IVE_HEAD = (128, 64, 16)  # D's hidden units on [D_enc(x), D_enc(·)] (Table 2)
 IVE_SAMPLE_HEAD = 64  # D''s hidden units on D_enc(·) (Table 2)
+IVE_SAMPLE_DISCRIMINATORS = ("shared", "separate")  # D' on the shared D_enc, or its own network
 
 
 def build_ive_generator(
@@ -474,6 +475,7 @@ def build_ive_discriminator(
     width: float = 1.0,
     architecture: str = "dcgan",
     spectral_norm: str = "miyato",
+    sample_discriminator: str = "shared",
 ) -> keras.Model:
     """IVE-GAN's two discriminators on one shared embedding D_enc (seed 002 App. B):
     inputs ``[candidate, condition, sample]``, outputs ``[D(candidate, condition),
@@ -486,7 +488,16 @@ def build_ive_discriminator(
     conv trunk with batch norm and its 3-unit embedding (``"ive_mnist"``, no SN); or, for
     2-D points (``"mlp"``), no shared embedding: D and D' are the zoo's point MLPs on
     [condition, candidate] and on the sample (Table 1 also feeds x and T(x) to D directly).
+    ``sample_discriminator="separate"`` makes D' the zoo's own image discriminator
+    (``build_discriminator``, the GAN's) instead of a head on the shared D_enc.
     """
+    if sample_discriminator not in IVE_SAMPLE_DISCRIMINATORS:
+        raise ZooError(
+            f"unknown sample_discriminator {sample_discriminator!r}; "
+            f"expected one of {', '.join(IVE_SAMPLE_DISCRIMINATORS)}"
+        )
+    if sample_discriminator == "separate" and architecture != "dcgan":
+        raise ZooError("sample_discriminator='separate' needs the dcgan architecture")
     shape = (channels,) if architecture == "mlp" else (resolution, resolution, channels)
     inputs = [keras.Input(shape, name=n) for n in ("candidate", "condition", "sample")]
     candidate, condition, sample = inputs
@@ -516,6 +527,11 @@ def build_ive_discriminator(
     for n in units[:3]:
         h = layers.LeakyReLU(MLP_SLOPE)(wrap(layers.Dense(n))(h))
     pair = wrap(layers.Dense(1, dtype="float32", name="pair_logit"))(h)
+    if sample_discriminator == "separate":
+        d_prime = build_discriminator(
+            resolution, channels, width, "sample_discriminator", spectral_norm=spectral_norm
+        )
+        return keras.Model(inputs, [pair, d_prime(sample)], name="discriminator")
     h = layers.LeakyReLU(MLP_SLOPE)(wrap(layers.Dense(units[3]))(d_enc(sample)))
     single = wrap(layers.Dense(1, dtype="float32", name="sample_logit"))(h)
     return keras.Model(inputs, [pair, single], name="discriminator")

@@ -99,6 +99,8 @@ ENTRIES: dict[str, Entry] = {
     "ive_gan": Entry("ive_gan"),
     # seed 002's U(-1, 1) prior with a tanh-ended encoder, against the zoo's N(0, I)
     "ive_gan_uniform": Entry("ive_gan", ("--prior", "uniform")),
+    # D' as its own SN-DCGAN discriminator, not a head on D's shared embedding
+    "ive_gan_separate_d": Entry("ive_gan", ("--sample-discriminator", "separate")),
 }
 
 # Metrics of a table row: key in the evaluation -> column title.

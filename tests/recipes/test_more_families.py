@@ -159,8 +159,11 @@ def test_ive_gan_and_age_recipe_flags_reach_the_model():
         "noise_dim": 6,
         "transform": "photos",
         "architecture": "ive_mnist",
+        "sample_discriminator": "shared",
         "prior": "gaussian",
     }
+    args = build_parser(ive).parse_args(["--sample-discriminator", "separate"])
+    assert ive.model_kwargs(args, {"dataset": "fashion_mnist"})["sample_discriminator"] == "separate"
     age = recipe("train_age")
     args = build_parser(age).parse_args(["--lambda", "500", "--code-weight", "5", "--g-steps", "3"])
     assert age.model_kwargs(args, {}) == {"data_weight": 500.0, "code_weight": 5.0, "g_steps": 3}

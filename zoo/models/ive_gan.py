@@ -52,7 +52,8 @@ class IVEGAN(AdversarialModel):
     N(0, I) stays the recipe's default outside ``--preset paper``: at the ``cpu`` preset
     (zoo table, seed 0) the uniform prior gave FID(P_G) 133 against 107, with codes
     piled at the tanh's ends (‖E(x)‖/√d 0.95 against the prior's 0.58).
-    ``noise_dim`` is dim z' (App. B: 4).
+    ``noise_dim`` is dim z' (App. B: 4). ``sample_discriminator="separate"`` gives D' its own
+    network (the GAN's SN discriminator) instead of App. B's head on the shared D_enc.
     ``transform``: ``"digits"``, ``"photos"`` or ``"shift"`` (2-D points, with
     ``shift_stddev``; eq. 4), see ``zoo.transforms``.
 
@@ -81,6 +82,7 @@ class IVEGAN(AdversarialModel):
         transform: str = "digits",
         shift_stddev: float = 0.0,
         prior: str = "gaussian",
+        sample_discriminator: str = "shared",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -89,6 +91,7 @@ class IVEGAN(AdversarialModel):
         if prior not in self.PRIORS:
             raise ZooError(f"unknown prior {prior!r}; expected one of {', '.join(self.PRIORS)}")
         self.prior = prior
+        self.sample_discriminator = sample_discriminator
         self.noise_dim = int(noise_dim)
         self.transform_kind = transform
         self.shift_stddev = float(shift_stddev)
@@ -98,7 +101,7 @@ class IVEGAN(AdversarialModel):
         self.decoder = networks.build_ive_generator(res, ch, self.noise_dim, d, w, "decoder", arch)
         self.encoder = networks.build_ive_encoder(res, ch, d, w, arch, tanh=prior == "uniform")
         self.discriminator = networks.build_ive_discriminator(
-            res, ch, w, arch, spectral_norm=self.spectral_norm
+            res, ch, w, arch, spectral_norm=self.spectral_norm, sample_discriminator=sample_discriminator
         )
         z = keras.Input((d,), name="z")
         noise = PriorNoise(self.noise_dim, seed=None if self.seed is None else self.seed + 1, name="z_noise")
@@ -178,6 +181,7 @@ class IVEGAN(AdversarialModel):
             "transform": self.transform_kind,
             "shift_stddev": self.shift_stddev,
             "prior": self.prior,
+            "sample_discriminator": self.sample_discriminator,
         }
 
     def call(self, z, training=False):

@@ -134,6 +134,20 @@ def test_uniform_prior_draws_from_the_box_and_only_adds_tanh_to_the_encoder():
         IVEGAN(**TINY, prior="laplace")
 
 
+@pytest.mark.parametrize("mode", ["shared", "separate"])
+def test_a_separate_sample_discriminator_does_not_read_the_shared_embedding(mode):
+    model = make(sample_discriminator=mode)
+    rng = np.random.default_rng(0)
+    x, sample = (rng.uniform(size=(4, 28, 28, 1)).astype(np.float32) for _ in range(2))
+    pair, single = (t.numpy() for t in model.discriminator([x, x, sample]))
+    d_enc = model.discriminator.get_layer("d_enc")
+    d_enc.set_weights([w + 0.1 for w in d_enc.get_weights()])
+    pair2, single2 = (t.numpy() for t in model.discriminator([x, x, sample]))
+    assert not np.allclose(pair, pair2)  # D always reads D_enc
+    assert np.allclose(single, single2) == (mode == "separate")  # D' only when shared
+    assert IVEGAN.from_config(model.get_config()).sample_discriminator == mode
+
+
 def test_bad_arguments():
     with pytest.raises(ZooError, match="gp_weight"):
         IVEGAN(**TINY, gp_weight=1.0)
@@ -147,3 +161,7 @@ def test_bad_arguments():
         IVEGAN(**{**TINY, "resolution": 64}, architecture="ive_mnist")
     with pytest.raises(ZooError, match="unknown architecture"):
         IVEGAN(**TINY, architecture="resnet")
+    with pytest.raises(ZooError, match="unknown sample_discriminator 'both'"):
+        IVEGAN(**TINY, sample_discriminator="both")
+    with pytest.raises(ZooError, match="needs the dcgan architecture"):
+        IVEGAN(**TINY, architecture="ive_mnist", sample_discriminator="separate")
