@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's zoo, not another clone's
 
 from zoo.models.ive_gan import IVEGAN
-from zoo.networks import IVE_MNIST
+from zoo.networks import IVE_MNIST, IVE_SAMPLE_DISCRIMINATORS
 from zoo.recipe import Recipe, positive_int, run
 from zoo.transforms import DATASET_TRANSFORMS, TRANSFORMS
 
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sample-discriminator",
-        choices=["shared", "separate"],
+        choices=list(IVE_SAMPLE_DISCRIMINATORS),
         default="shared",
         help="D' as a head on D's shared embedding (seed 002 App. B, the default) or its own "
         "SN-DCGAN discriminator (dcgan architecture only)",
