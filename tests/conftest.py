@@ -13,6 +13,7 @@ os.environ["ZOO_OFFLINE"] = "1"
 os.environ.setdefault("ZOO_CACHE_DIR", tempfile.mkdtemp(prefix="zoo-cache-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -51,6 +52,39 @@ def _first_training_batch() -> np.ndarray:
     return batch
 
 
+SMALL_TRAIN, SMALL_TEST = 2048, 1024
+
+
+@pytest.fixture(scope="session")
+def _small_fashion_mnist_dir(tmp_path_factory) -> Path:
+    import struct
+
+    from zoo import data
+
+    directory = tmp_path_factory.mktemp("fashion_mnist_small")
+    for split, count in (("train", SMALL_TRAIN), ("test", SMALL_TEST)):
+        images = (
+            data.load_images("fashion_mnist", split)[0].take(count).batch(count).get_single_element().numpy()
+        )
+        labels = data.fashion_mnist_labels(split)[:count]
+        header = struct.pack(">IIII", 0x803, count, *images.shape[1:3])
+        (directory / data.IDX_FILES[split]).write_bytes(header + images.tobytes())
+        (directory / data.IDX_LABEL_FILES[split]).write_bytes(
+            struct.pack(">II", 0x801, count) + labels.tobytes()
+        )
+    return directory
+
+
+@pytest.fixture
+def small_fashion_mnist(_small_fashion_mnist_dir, monkeypatch) -> Path:
+    """``$ZOO_FASHION_MNIST_DIR`` set, for one test, to the first 2 048 training and 1 024
+    test images of Fashion-MNIST (IDX files with labels): for recipe runs whose cost grows
+    with the training split (EP-MDGAN scores every example before it trains: ~8 s of a
+    tiny run on all 60 000)."""
+    monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(_small_fashion_mnist_dir))
+    return _small_fashion_mnist_dir
+
+
 @pytest.fixture
 def tiny_images(_first_training_batch):
     """A fixed batch of 16 real Fashion-MNIST training images in [0, 1] (the first batch
@@ -72,6 +106,27 @@ def network_weights(model):
 def max_difference(a, b, of=all_weights) -> float:
     """The largest absolute difference between the ``of`` arrays of two models."""
     return max(float(np.abs(x - y).max()) for x, y in zip(of(a), of(b)))
+
+
+def reinitialize(model, seed: int) -> None:
+    """Put a compiled zoo model back in the state ``keras.utils.set_random_seed(seed)``
+    and a fresh build and compile would give it (network weights, optimiser slots and
+    iterations, step, seed state, divergence record, ``training_state()``), keeping its
+    traced train function: one trace (seconds) serves several initialisations. Learning
+    rates are kept."""
+    keras.utils.set_random_seed(seed)
+    fresh = type(model).from_config(model.get_config())
+    for name, net in model.networks().items():
+        net.set_weights(fresh.networks()[name].get_weights())
+    for optimizer in model.optimizers.values():
+        for v in optimizer.variables:
+            if not v.path.endswith("/learning_rate"):
+                v.assign(tf.zeros_like(v))
+    pairs = [(model.step, fresh.step), (model.diverged_step, fresh.diverged_step)]
+    pairs += [(model.training_state()[k], v) for k, v in fresh.training_state().items()]
+    for mine, new in pairs:
+        mine.assign(new)
+    model.seed_generator.state.assign(fresh.seed_generator.state)
 
 
 def repeat_batch(x: np.ndarray) -> tf.data.Dataset:

@@ -296,10 +296,16 @@ def fits_in_memory(name: str) -> bool:
     return info.train_size * info.resolution**2 * info.channels <= IN_MEMORY_LIMIT_BYTES
 
 
-@functools.lru_cache(maxsize=1)
 def train_array(name: str) -> np.ndarray:
     """The whole train split as a read-only uint8 [N, H, W, C] array in memory (seed
-    004's non-uniform samplers index examples by position). Cached: one copy per process."""
+    004's non-uniform samplers index examples by position). Cached: one copy per process
+    and source (a changed ``$ZOO_FASHION_MNIST_DIR`` is read anew)."""
+    source = os.environ.get(FASHION_MNIST_ENV) if name == "fashion_mnist" else None
+    return _train_array(name, source)
+
+
+@functools.lru_cache(maxsize=1)
+def _train_array(name: str, source: str | None) -> np.ndarray:
     images, _ = load_images(name, "train")
     array = np.concatenate([b.numpy() for b in images.batch(4096)], axis=0)
     array.flags.writeable = False

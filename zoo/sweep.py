@@ -204,13 +204,14 @@ def _main(args) -> int:
     )
     check_writable_dir(out, "--out")
     extractor = choose_extractor(dataset, args.extractor, args.inception_weights)
-    t0 = time.perf_counter()
-    real = RealData(dataset, extractor, settings, args.cache_dir)
-    reference = real_reference(real)
-    print(
-        f"real data ready ({dataset}, {extractor.name}, n={settings.n_samples}) in {time.perf_counter() - t0:.1f} s"
-    )
-    with directory_lock(out):
+    with directory_lock(out):  # taken first: a run in use is refused before the real data's work
+        t0 = time.perf_counter()
+        real = RealData(dataset, extractor, settings, args.cache_dir)
+        reference = real_reference(real)
+        print(
+            f"real data ready ({dataset}, {extractor.name}, n={settings.n_samples}) "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
         return _evaluate_runs(out, loaded, real, reference)
 
 

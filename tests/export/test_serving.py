@@ -43,11 +43,12 @@ LOAD = r"""
 import sys, json, numpy as np, tensorflow as tf
 enc = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
 gen = tf.saved_model.load(sys.argv[2]).signatures["serving_default"]
-x = np.load(sys.argv[3]); z = np.load(sys.argv[4])
-out = {"z": enc(images=tf.constant(x))["z"].numpy().tolist(),
-       "images": gen(z=tf.constant(z))["images"].numpy().tolist(),
-       "zoo_imported": "zoo" in sys.modules}
-print(json.dumps(out))
+out = []
+for x_path, z_path in zip(sys.argv[3::2], sys.argv[4::2]):
+    x, z = np.load(x_path), np.load(z_path)
+    out.append({"z": enc(images=tf.constant(x))["z"].numpy().tolist(),
+                "images": gen(z=tf.constant(z))["images"].numpy().tolist()})
+print(json.dumps({"outputs": out, "zoo_imported": "zoo" in sys.modules}))
 """
 
 
@@ -69,32 +70,29 @@ def test_export_layout_reload_and_match(run_dir, exported, tmp_path):
     model = IGEGAN.from_config(json.loads((run_dir / "config.json").read_text())["model"])
     training.restore_latest(model, run_dir, networks_only=True)
     rng = np.random.default_rng(1)
+    batches, files = {}, []
     for batch in (1, 7):
-        x = rng.uniform(size=(batch, 28, 28, 1)).astype(np.float32)
-        z = rng.standard_normal((batch, 8)).astype(np.float32)
-        np.save(tmp_path / "x.npy", x)
-        np.save(tmp_path / "z.npy", z)
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                LOAD,
-                str(enc),
-                str(gen),
-                str(tmp_path / "x.npy"),
-                str(tmp_path / "z.npy"),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            check=True,
+        batches[batch] = (
+            rng.uniform(size=(batch, 28, 28, 1)).astype(np.float32),
+            rng.standard_normal((batch, 8)).astype(np.float32),
         )
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
-        assert out["zoo_imported"] is False
-        np.testing.assert_allclose(out["z"], model.encoder(x, training=False).numpy(), atol=1e-5)
-        np.testing.assert_allclose(out["images"], model.generator(z, training=False).numpy(), atol=1e-5)
+        for name, array in zip("xz", batches[batch]):
+            np.save(tmp_path / f"{name}{batch}.npy", array)
+            files.append(str(tmp_path / f"{name}{batch}.npy"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD, str(enc), str(gen), *files],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    )
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["zoo_imported"] is False and len(out["outputs"]) == 2
+    for (x, z), served in zip(batches.values(), out["outputs"]):
+        np.testing.assert_allclose(served["z"], model.encoder(x, training=False).numpy(), atol=1e-5)
+        np.testing.assert_allclose(served["images"], model.generator(z, training=False).numpy(), atol=1e-5)
 
 
 def test_signatures_via_saved_model_cli(exported):

@@ -75,7 +75,9 @@ def test_a_run_in_use_refuses_resume_and_evaluation_and_changes_nothing(tmp_path
         from zoo.sweep import main as evaluate
 
         assert evaluate(["--run", str(out), "--out", str(out), "--extractor", "domain"]) == 1
-        assert "in use by another zoo process" in error_line(capsys)
+        refused = capsys.readouterr()
+        assert "in use by another zoo process" in refused.err.splitlines()[-1]
+        assert "real data ready" not in refused.out  # refused before the real data's work
     assert tree_checksums(out) == before
 
 

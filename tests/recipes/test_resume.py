@@ -32,7 +32,7 @@ def checkpoint_values(path) -> dict:
 )
 @pytest.mark.slow
 def test_an_interrupted_and_resumed_run_ends_exactly_where_an_uninterrupted_one_does(
-    name, extra, tmp_path, monkeypatch
+    name, extra, tmp_path, monkeypatch, small_fashion_mnist
 ):
     common = [
         "--preset",

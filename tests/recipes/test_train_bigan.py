@@ -11,7 +11,9 @@ RECIPE = ROOT / "recipes" / "train_bigan.py"
 
 
 @pytest.mark.slow
-def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path, monkeypatch, capsys):
+def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path, monkeypatch, capsys, small_fashion_mnist):
+    from conftest import SMALL_TRAIN
+
     from zoo.recipe import run as run_recipe
 
     monkeypatch.chdir(tmp_path)
@@ -26,8 +28,8 @@ def test_ep_mdgan_tiny_end_to_end_resume_and_export(tmp_path, monkeypatch, capsy
     model = config["model"]
     # Seed 004 Table 1's F-MNIST column where no flag is given; P-MDGAN's schedule.
     assert (model["cycle_weight"], model["lambda_perc"], model["lambda_dist"]) == (3.0, 0.8, 6.0)
-    assert model["num_examples"] == 60_000 and model["norm_hold_steps"] == 0
-    assert "scored 60000 training images" in stdout
+    assert model["num_examples"] == SMALL_TRAIN and model["norm_hold_steps"] == 0
+    assert f"scored {SMALL_TRAIN} training images" in stdout
     assert "batch_psnr" in stdout and "norm_weight" in stdout and "cycle_loss" in stdout
     # Resume without repeating --variant: the run's own family, settings and score table.
     assert run_recipe(_module().RECIPE, ["--resume", "--steps", "4", *common]) == 0

@@ -133,3 +133,11 @@ def test_a_file_is_decoded_once_and_reread_when_it_changes(tmp_path, monkeypatch
     _write_idx(path, np.zeros((5, 28, 28)), gz=False, truncate=100)  # a damaged rewrite
     with pytest.raises(DataError, match="truncated or corrupt"):
         data.test_images("fashion_mnist")
+
+
+def test_train_array_follows_a_changed_fashion_mnist_dir(small_fashion_mnist, monkeypatch):
+    from conftest import SMALL_TRAIN
+
+    assert len(data.train_array("fashion_mnist")) == SMALL_TRAIN
+    monkeypatch.delenv("ZOO_FASHION_MNIST_DIR")
+    assert len(data.train_array("fashion_mnist")) == 60_000  # not the cached small split

@@ -249,14 +249,14 @@ def test_a_deleted_checkpoint_index_is_rebuilt_so_resume_works(tmp_path, capsys)
 
 def test_a_runaway_loss_that_stays_finite_stops_the_run(tmp_path):
     model = cheap()
-    model.compile(learning_rate=1e-3, divergence_bound=1e-3)  # any real loss is beyond it
+    model.compile(learning_rate=1e-3, divergence_bound=1e-3, run_eagerly=True)  # any real loss is beyond it
     with pytest.raises(TrainingDiverged, match=r"reached .*, beyond the divergence bound 0.001, at step 1;"):
         training.train(
             model, stream, steps=4, batch_size=8, run_dir=tmp_path, checkpoint_every=2, verbose=False
         )
     assert not (tmp_path / "checkpoints").exists() or not list((tmp_path / "checkpoints").iterdir())
     model = cheap()
-    model.compile(learning_rate=1e-3)  # the default bound: the same run trains
+    model.compile(learning_rate=1e-3, run_eagerly=True)  # the default bound: the same run trains
     assert model.divergence_bound == model.DIVERGENCE_BOUND == 1e6
     training.train(
         model, stream, steps=2, batch_size=8, run_dir=tmp_path / "b", checkpoint_every=2, verbose=False
@@ -265,10 +265,9 @@ def test_a_runaway_loss_that_stays_finite_stops_the_run(tmp_path):
         model.compile(divergence_bound=0)
 
 
-@pytest.mark.slow
 def test_posthoc_switches_phase_at_the_encoder_start_step_and_resumes_across_it(tmp_path):
-    def posthoc():
-        return make(encoder_schedule="posthoc", encoder_start_step=4, d_steps=1)  # z_adv: E and D2
+    def posthoc():  # z_adv: E and D2; eager, as the file tests (traced posthoc: test_ige_gan.py)
+        return make(encoder_schedule="posthoc", encoder_start_step=4, d_steps=1, eager=True)
 
     def fit(model, steps, run_dir, resume=False):
         training.train(
