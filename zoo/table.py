@@ -19,7 +19,9 @@ moved aside (``evals/stale/``, ``<run>.stale-N``), never deleted, and it is retr
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -428,7 +430,17 @@ def recipe_argv(
 
 
 def planned_config(entry: str, argv: list[str]) -> dict:
-    """The (model, settings) the recipe would train now for ``argv``: nothing is written."""
+    """The (model, settings) the recipe would train now for ``argv``: nothing is written.
+    Computed once per process for each (entry, argv, Fashion-MNIST source): it builds the
+    model, and a table run re-checks every evaluated run after each run it trains."""
+    from zoo.data import FASHION_MNIST_ENV
+
+    return copy.deepcopy(_planned_config(entry, tuple(argv), os.environ.get(FASHION_MNIST_ENV)))
+
+
+@functools.cache
+def _planned_config(entry: str, argv: tuple[str, ...], source: str | None) -> dict:
+    argv = list(argv)
     from zoo.recipe import build_parser, given_family_flags, prepare
     from zoo.tuning import load_recipe
 
