@@ -97,6 +97,8 @@ ENTRIES: dict[str, Entry] = {
     ),
     "vae_sigma_1": Entry("vae", ("--log-sigma-init", "0")),  # the default before: σ starts at 1
     "alpha_gan": Entry("alpha_gan"),
+    # seed 001 Table 2's D and C rate (5e-4) against E and G at the cpu preset's 2e-4
+    "alpha_gan_paper_dc_rate": Entry("alpha_gan", ("--lr-ratio", "d=2.5", "--lr-ratio", "c=2.5")),
     "age": Entry("age"),
     "ive_gan": Entry("ive_gan"),
     # seed 002's U(-1, 1) prior with a tanh-ended encoder, against the zoo's N(0, I)
