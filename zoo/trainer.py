@@ -9,7 +9,9 @@ Fused steps: ``steps_per_execution = k`` runs k train steps per ``tf.function`` 
 With a ``batch_source`` (an in-graph sampler such as ``zoo.data.InMemoryBatches``,
 called with the global step) the k steps are one ``tf.while_loop`` that draws its own
 batches, so nothing crosses to Python between them and, with ``jit_compile``, XLA
-compiles the whole block; ``fit_source`` drives it.
+compiles the whole block; ``fit_source`` drives it. The block is traced without
+AutoGraph: a ``train_step`` or objective whose control flow depends on a tensor uses
+``tf.cond`` / ``tf.while_loop`` (as ``PMDGAN``'s adaptive norm weight does).
 """
 
 from __future__ import annotations
