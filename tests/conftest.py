@@ -110,10 +110,12 @@ def max_difference(a, b, of=all_weights) -> float:
 
 def reinitialize(model, seed: int) -> None:
     """Put a compiled zoo model back in the state ``keras.utils.set_random_seed(seed)``
-    and a fresh build and compile would give it (network weights, optimiser slots and
-    iterations, step, seed state, divergence record, ``training_state()``), keeping its
-    traced train function: one trace (seconds) serves several initialisations. Learning
-    rates are kept."""
+    and a fresh build and compile would give it, keeping its traced train function: one
+    trace (seconds) serves several initialisations. Reset: network weights (spectral-norm
+    vectors included), every optimiser variable but the learning rate (kept), step,
+    divergence record, seed state, ``training_state()``. Not reset: layers' own seed
+    generators (dropout) and a loss scale, so it is for float32 models without dropout
+    (the learning tests' IGE-GAN)."""
     keras.utils.set_random_seed(seed)
     fresh = type(model).from_config(model.get_config())
     for name, net in model.networks().items():
@@ -122,7 +124,10 @@ def reinitialize(model, seed: int) -> None:
         for v in optimizer.variables:
             if not v.path.endswith("/learning_rate"):
                 v.assign(tf.zeros_like(v))
-    pairs = [(model.step, fresh.step), (model.diverged_step, fresh.diverged_step)]
+    pairs = [
+        (getattr(model, k), getattr(fresh, k))
+        for k in ("step", "diverged_step", "diverged_value", "diverged_index")
+    ]
     pairs += [(model.training_state()[k], v) for k, v in fresh.training_state().items()]
     for mine, new in pairs:
         mine.assign(new)

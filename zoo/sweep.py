@@ -204,7 +204,8 @@ def _main(args) -> int:
     )
     check_writable_dir(out, "--out")
     extractor = choose_extractor(dataset, args.extractor, args.inception_weights)
-    with directory_lock(out):  # taken first: a run in use is refused before the real data's work
+
+    def real_data() -> tuple:
         t0 = time.perf_counter()
         real = RealData(dataset, extractor, settings, args.cache_dir)
         reference = real_reference(real)
@@ -212,6 +213,13 @@ def _main(args) -> int:
             f"real data ready ({dataset}, {extractor.name}, n={settings.n_samples}) "
             f"in {time.perf_counter() - t0:.1f} s"
         )
+        return real, reference
+
+    if out.exists():  # perhaps in use (a run evaluated into its own directory): refused first
+        with directory_lock(out):
+            return _evaluate_runs(out, loaded, *real_data())
+    real, reference = real_data()  # nothing is created until the real data is ready
+    with directory_lock(out):
         return _evaluate_runs(out, loaded, real, reference)
 
 

@@ -433,8 +433,9 @@ def recipe_argv(
 
 def planned_config(entry: str, argv: list[str]) -> dict:
     """The (model, settings) the recipe would train now for ``argv``: nothing is written.
-    Computed once per process for each (entry, argv, Fashion-MNIST source): it builds the
-    model, and a table run re-checks every evaluated run after each run it trains."""
+    Computed once per process for each (entry, argv, ``$ZOO_FASHION_MNIST_DIR``): it
+    builds the model, and a table run re-checks every evaluated run after each run it
+    trains. (Edits to recipes or data files within one process are not seen.)"""
     from zoo.data import FASHION_MNIST_ENV
 
     return copy.deepcopy(_planned_config(entry, tuple(argv), os.environ.get(FASHION_MNIST_ENV)))

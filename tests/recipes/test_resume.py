@@ -24,7 +24,7 @@ def checkpoint_values(path) -> dict:
 @pytest.mark.parametrize(
     "name,extra",
     [
-        ("bigan", ["--variant", "bigan"]),
+        ("bigan", ["--variant", "bigan", "--gp-weight", "1"]),  # the penalty's draws resume too
         ("alpha_gan", []),
         ("bigan", ["--variant", "ep_mdgan"]),
     ],

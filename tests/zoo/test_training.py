@@ -265,9 +265,10 @@ def test_a_runaway_loss_that_stays_finite_stops_the_run(tmp_path):
         model.compile(divergence_bound=0)
 
 
+@pytest.mark.slow
 def test_posthoc_switches_phase_at_the_encoder_start_step_and_resumes_across_it(tmp_path):
-    def posthoc():  # z_adv: E and D2; eager, as the file tests (traced posthoc: test_ige_gan.py)
-        return make(encoder_schedule="posthoc", encoder_start_step=4, d_steps=1, eager=True)
+    def posthoc(eager):  # z_adv: E and D2
+        return make(encoder_schedule="posthoc", encoder_start_step=4, d_steps=1, eager=eager)
 
     def fit(model, steps, run_dir, resume=False):
         training.train(
@@ -281,7 +282,7 @@ def test_posthoc_switches_phase_at_the_encoder_start_step_and_resumes_across_it(
             verbose=False,
         )
 
-    model = posthoc()
+    model = posthoc(eager=False)  # traced: the switch must retrace the step for E's players
 
     def trained(name):  # trainable weights only: G's batch-norm statistics move under E's calls
         return model.networks()[name].trainable_weights
@@ -297,8 +298,8 @@ def test_posthoc_switches_phase_at_the_encoder_start_step_and_resumes_across_it(
     fit(model, 8, tmp_path / "a", resume=True)  # the encoder phase: E alone
     assert moved("e") > 0 and moved("d2") > 0 and moved("g") == moved("d") == 0.0
     # Interrupted at step 3 (the checkpoint before the switch), resumed past it: the same run.
-    other = posthoc()
+    other = posthoc(eager=True)  # eager: a few steps, no trace
     fit(other, 3, tmp_path / "b")
-    resumed = posthoc()
+    resumed = posthoc(eager=True)
     fit(resumed, 8, tmp_path / "b", resume=True)
     assert max_difference(model, resumed, of=network_weights) < 1e-5
