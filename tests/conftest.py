@@ -1,6 +1,7 @@
 """Shared test setup: no downloads, quiet TensorFlow, tiny model configurations."""
 
 import contextlib
+import gzip
 import hashlib
 import os
 import subprocess
@@ -52,26 +53,32 @@ def _first_training_batch() -> np.ndarray:
     return batch
 
 
+def write_idx(path, images, gz=True, truncate=0, labels=None) -> None:
+    """Write 28x28 ``images`` as an IDX3 file (gzipped, or cut ``truncate`` bytes short),
+    and ``labels``, if given, as the IDX1 file ``labels`` names: (path, array)."""
+    header = np.array([0x803, len(images), 28, 28], ">u4").tobytes()
+    raw = header + np.asarray(images).astype(np.uint8).tobytes()
+    raw = raw[: len(raw) - truncate] if truncate else raw
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(raw)
+    if labels is not None:
+        label_path, values = labels
+        header = np.array([0x801, len(values)], ">u4").tobytes()
+        Path(label_path).write_bytes(header + np.asarray(values).astype(np.uint8).tobytes())
+
+
 SMALL_TRAIN, SMALL_TEST = 2048, 1024
 
 
 @pytest.fixture(scope="session")
 def _small_fashion_mnist_dir(tmp_path_factory) -> Path:
-    import struct
-
     from zoo import data
 
     directory = tmp_path_factory.mktemp("fashion_mnist_small")
     for split, count in (("train", SMALL_TRAIN), ("test", SMALL_TEST)):
-        images = (
-            data.load_images("fashion_mnist", split)[0].take(count).batch(count).get_single_element().numpy()
-        )
-        labels = data.fashion_mnist_labels(split)[:count]
-        header = struct.pack(">IIII", 0x803, count, *images.shape[1:3])
-        (directory / data.IDX_FILES[split]).write_bytes(header + images.tobytes())
-        (directory / data.IDX_LABEL_FILES[split]).write_bytes(
-            struct.pack(">II", 0x801, count) + labels.tobytes()
-        )
+        images = data.load_images("fashion_mnist", split)[0].take(count).batch(count).get_single_element()
+        labels = (directory / data.IDX_LABEL_FILES[split], data.fashion_mnist_labels(split)[:count])
+        write_idx(directory / data.IDX_FILES[split], images.numpy(), gz=False, labels=labels)
     return directory
 
 

@@ -1,9 +1,8 @@
 """Data: [0, 1] float32 NHWC batches, determinism, exact skip, and loud errors."""
 
-import gzip
-
 import numpy as np
 import pytest
+from conftest import write_idx
 
 from zoo import data
 from zoo.errors import DataError
@@ -40,16 +39,9 @@ def test_held_out_split_is_the_test_set():
     assert not any(np.array_equal(x[0], t) for t in train)
 
 
-def _write_idx(path, images, gz=True, truncate=0):
-    header = np.array([0x803, len(images), 28, 28], ">u4").tobytes()
-    raw = header + images.astype(np.uint8).tobytes()
-    raw = raw[: len(raw) - truncate] if truncate else raw
-    (gzip.open if gz else open)(path, "wb").write(raw)
-
-
 def test_env_override_directory(tmp_path, monkeypatch):
     images = np.arange(3 * 28 * 28, dtype=np.uint32).reshape(3, 28, 28) % 256
-    _write_idx(tmp_path / "t10k-images-idx3-ubyte", images, gz=False)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", images, gz=False)
     monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path))
     x = data.test_images("fashion_mnist")
     assert x.shape == (3, 28, 28, 1)
@@ -57,7 +49,7 @@ def test_env_override_directory(tmp_path, monkeypatch):
 
 
 def test_truncated_file_names_the_file(tmp_path, monkeypatch):
-    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((4, 28, 28)), truncate=100)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((4, 28, 28)), truncate=100)
     monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path))
     with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz is truncated"):
         data.test_images("fashion_mnist")
@@ -124,13 +116,13 @@ def test_a_file_is_decoded_once_and_reread_when_it_changes(tmp_path, monkeypatch
     monkeypatch.setattr(data, "read_idx_images", lambda path: reads.append(path) or real(path))
     monkeypatch.setenv("ZOO_FASHION_MNIST_DIR", str(tmp_path))
     path = tmp_path / "t10k-images-idx3-ubyte"
-    _write_idx(path, np.full((3, 28, 28), 7), gz=False)
+    write_idx(path, np.full((3, 28, 28), 7), gz=False)
     first, again = data.test_images("fashion_mnist"), data.test_images("fashion_mnist")
     assert len(reads) == 1 and np.array_equal(first, again) and np.allclose(first * 255, 7)
-    _write_idx(path, np.full((5, 28, 28), 9), gz=False)  # same path, new content
+    write_idx(path, np.full((5, 28, 28), 9), gz=False)  # same path, new content
     changed = data.test_images("fashion_mnist")
     assert len(reads) == 2 and changed.shape[0] == 5 and np.allclose(changed * 255, 9)
-    _write_idx(path, np.zeros((5, 28, 28)), gz=False, truncate=100)  # a damaged rewrite
+    write_idx(path, np.zeros((5, 28, 28)), gz=False, truncate=100)  # a damaged rewrite
     with pytest.raises(DataError, match="truncated or corrupt"):
         data.test_images("fashion_mnist")
 
