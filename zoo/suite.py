@@ -10,7 +10,10 @@ Which images play which part (seed 000 §2, §4.1):
 - reconstructions G(E(x)), feature-L2 and PSNR: the first ``n_samples`` test images
   (at most the split's size), so FID(P_X, P_G(E(X))) compares different images;
 - encoder probes: codes of the first ``probe_train`` training images (fit) and of the
-  test images (score), with their class labels;
+  test images (score), with their class labels; ``knn_accuracy_untrained`` is the same
+  1-NN score of the run's *initial* encoder (the model rebuilt from its config under
+  its seed, as a recipe builds it), the baseline a trained encoder has to beat: an
+  untrained conv encoder already sorts Fashion-MNIST's classes well above chance;
 - independent critic: trained on the first half of the test images (validation),
   reported on the second half (test);
 - AIS: the first ``ais_images`` test images and their reconstructions;
@@ -45,6 +48,7 @@ METRIC_KEYS = (
     "psnr_random_pair",
     "latent_norm_ratio",
     "knn_accuracy",
+    "knn_accuracy_untrained",
     "linear_probe_accuracy",
     "class_histogram",
     "class_agreement",
@@ -98,6 +102,7 @@ class RealData:
         from zoo.extractors import real_features
 
         self.dataset, self.extractor, self.settings = dataset, extractor, settings
+        self.untrained_knn: dict = {}  # untrained_knn_accuracy's cache
         n = settings.n_samples
         self.features, self.logits = real_features(dataset, "train", extractor, n, cache_dir)
         self.test_images = data.test_images(dataset)[:n]
@@ -118,6 +123,36 @@ def _encode(model, images):
 
 def _generate(model, codes):
     return batched(lambda t: model.generator(t, training=False), codes)
+
+
+def untrained_knn_accuracy(cls, config: dict, seed: int, real: RealData) -> float:
+    """1-NN accuracy (``evaluation.knn_accuracy`` on ``real``'s probe and test images) of
+    the encoder of ``cls.from_config(config)`` built right after
+    ``keras.utils.set_random_seed(seed)``: the weights a recipe's run starts from. Cached
+    on ``real`` per (class, config, seed); Python's and NumPy's global random states are
+    restored afterwards."""
+    import json
+    import random
+
+    import keras
+
+    key = (cls.__qualname__, json.dumps(config, sort_keys=True, default=str), int(seed))
+    cache = real.untrained_knn
+    if key not in cache:
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            keras.utils.set_random_seed(int(seed))
+            fresh = cls.from_config(config)
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        cache[key] = evaluation.knn_accuracy(
+            _encode(fresh, real.probe_images),
+            real.probe_labels,
+            _encode(fresh, real.test_images),
+            real.test_labels,
+        )
+    return cache[key]
 
 
 def real_reference(real: RealData) -> dict:
@@ -196,6 +231,11 @@ def evaluate_model(model, real: RealData, keys: tuple[str, ...] | None = None) -
             out["linear_probe_accuracy"] = evaluation.linear_probe_accuracy(
                 train_codes, real.probe_labels, codes, real.test_labels
             )
+            if hasattr(model, "get_config"):  # a zoo model: its config rebuilds its start
+                seed = s.seed if getattr(model, "seed", None) is None else model.seed
+                out["knn_accuracy_untrained"] = untrained_knn_accuracy(
+                    type(model), model.get_config(), seed, real
+                )
     if "wasserstein_critic" in wanted:
         from zoo.critic import independent_critic
 

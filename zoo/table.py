@@ -116,6 +116,7 @@ COLUMNS = {
     "psnr_random_pair": "random-pair PSNR dB",
     "class_agreement": "class agreement",
     "knn_accuracy": "1-NN acc. E(x)",
+    "knn_accuracy_untrained": "1-NN untrained E",
     "latent_norm_ratio": "‖E(x)‖/√d_z",
     "class_share_min": "min class share",
     "class_share_max": "max class share",
@@ -182,7 +183,11 @@ def _claim_ep_recall(means):
 
 def _claim_bigan_knn(means):
     b, z = _m(means, "bigan", "knn_accuracy"), _m(means, "ige_gan_z_ae", "knn_accuracy")
-    return abs(b - z) <= 0.05, f"1-NN {b:.3f} vs {z:.3f}"
+    text = f"1-NN {b:.3f} vs {z:.3f}"
+    b0, z0 = means["bigan"].get("knn_accuracy_untrained"), means["ige_gan_z_ae"].get("knn_accuracy_untrained")
+    if b0 is not None and z0 is not None:  # context only: the verdict is the claim's
+        text += f" (their untrained encoders: {b0:.3f} vs {z0:.3f})"
+    return abs(b - z) <= 0.05, text
 
 
 CLAIMS = (
@@ -318,6 +323,7 @@ def row_metrics(evaluation: dict) -> dict:
         "psnr_random_pair": m.get("psnr_random_pair"),
         "class_agreement": m.get("class_agreement"),
         "knn_accuracy": m.get("knn_accuracy"),
+        "knn_accuracy_untrained": m.get("knn_accuracy_untrained"),
         "latent_norm_ratio": ratio and ratio["mean"],
         "class_share_min": hist and min(hist),
         "class_share_max": hist and max(hist),
@@ -432,7 +438,7 @@ def recipe_argv(
 
 
 def planned_config(entry: str, argv: list[str]) -> dict:
-    """The (model, settings) the recipe would train now for ``argv``: nothing is written.
+    """The (family, model, settings) the recipe would train now for ``argv``: nothing is written.
     Computed once per process for each (entry, argv, ``$ZOO_FASHION_MNIST_DIR``): it
     builds the model, and a table run re-checks every evaluated run after each run it
     trains. (Edits to recipes or data files within one process are not seen.)"""
@@ -456,7 +462,7 @@ def _planned_config(entry: str, argv: tuple[str, ...], source: str | None) -> di
 
     # The model's full config (its constructor's defaults included), as a run stores it.
     model = family_class(plan.family).from_config(plan.model_config)
-    return {"model": model.get_config(), "settings": plan.settings}
+    return {"family": plan.family, "model": model.get_config(), "settings": plan.settings}
 
 
 def unused_keys(entry: str) -> tuple[str, ...]:
@@ -614,6 +620,34 @@ def evaluate(entry: str, seed: int, run_dir: Path, real, strip_png: Path) -> dic
     }
 
 
+def add_untrained_knn(evals_dir: Path, real, log=print) -> int:
+    """Give every evaluation in ``evals_dir`` that scored an encoder but predates the
+    suite's ``knn_accuracy_untrained`` that baseline (``zoo.suite.untrained_knn_accuracy``
+    of its stored model config and seed), recording the commit that computed it under
+    ``"backfilled"``. Returns how many were updated."""
+    from zoo.legacy import with_legacy_defaults
+    from zoo.models import family_class
+    from zoo.suite import untrained_knn_accuracy
+
+    done = 0
+    for path in sorted(evals_dir.glob("*.json")):
+        ev = json.loads(path.read_text())
+        if not lacks_untrained_knn(ev):
+            continue
+        m = ev["metrics"]
+        s = ev["config"]["settings"]
+        argv = recipe_argv(ev["entry"], ev["seed"], Path("unused"), s["preset"], s["dataset"])
+        cls = family_class(planned_config(ev["entry"], argv)["family"])
+        config = with_legacy_defaults(cls, ev["config"]["model"])
+        seed = config.get("seed") if config.get("seed") is not None else ev["seed"]
+        m["knn_accuracy_untrained"] = untrained_knn_accuracy(cls, config, seed, real)
+        ev["backfilled"] = {**ev.get("backfilled", {}), "knn_accuracy_untrained": git_commit()}
+        write_json(path, ev, sort_keys=False)
+        log(f"{path.stem}: 1-NN of its untrained encoder {m['knn_accuracy_untrained']:.3f} (backfilled)")
+        done += 1
+    return done
+
+
 def git_commit() -> str | None:
     """The checkout's commit (with ``+dirty`` when tracked files other than
     ``recipes/results/`` differ: the table rewrites its own results while it runs), None
@@ -754,5 +788,19 @@ def run_table(
                 )
             write_json(eval_path, result, sort_keys=False)
             write_report(out)
+    if real is None and any(lacks_untrained_knn(ev) for ev in load_evaluations(evals)):
+        real = RealData(dataset, choose_extractor(dataset), eval_settings or EvalSettings(), cache_dir)
+    if real is not None:
+        add_untrained_knn(evals, real, log)
     summary = write_report(out)
     return summary
+
+
+def lacks_untrained_knn(evaluation: dict) -> bool:
+    """Whether an evaluation of a table entry scored an encoder but not its untrained start."""
+    m = evaluation.get("metrics") or {}
+    return (
+        evaluation.get("entry") in ENTRIES
+        and m.get("knn_accuracy") is not None
+        and "knn_accuracy_untrained" not in m
+    )

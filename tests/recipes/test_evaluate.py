@@ -48,6 +48,7 @@ def test_single_run_latest_writes_exactly_the_documented_keys(runs, tmp_path, ca
     assert metrics["n_samples"] == 160 and metrics["extractor"] == "domain"
     for key in ("fid_samples", "fid_reconstructions", "feature_l2", "psnr_mean", "knn_accuracy"):
         assert np.isfinite(metrics[key]), key
+    assert 0 <= metrics["knn_accuracy_untrained"] <= 1
     assert set(metrics["latent_norm_ratio"]) == {"mean", "std"}
     assert metrics["ais_log_likelihood"]["n_images"] == 2
     assert metrics["ais_log_likelihood"]["reconstructions"] is not None
@@ -68,7 +69,8 @@ def test_all_checkpoints_of_two_runs_with_and_without_an_encoder(runs, tmp_path)
     assert set(metrics) == {"ige", "gan"}
     assert list(metrics["gan"]) == list(METRIC_KEYS)  # no --slow: no slow keys
     for key in ("fid_reconstructions", "feature_l2", "psnr_mean", "latent_norm_ratio", "knn_accuracy"):
-        assert metrics["gan"][key] is None, key  # not applicable without an encoder: null
+        assert metrics["gan"][key] is None, key
+    assert metrics["gan"]["knn_accuracy_untrained"] is None  # not applicable without an encoder: null
     assert metrics["gan"]["fid_samples"] > 0
     rows = (out / "checkpoints.csv").read_text().splitlines()
     assert [r.split(",")[:2] for r in rows[1:]] == [["ige", "1"], ["ige", "2"], ["gan", "2"]]

@@ -64,12 +64,23 @@ def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path,
     for miss in misses["ige_gan_z_ae"]:  # each shown in the table's last column
         assert miss in markdown
 
-    # Finished runs are neither retrained nor re-scored.
+    assert 0.0 <= m["knn_accuracy_untrained"] <= 1.0 and "1-NN untrained E" in markdown
+
+    # Finished runs are neither retrained nor re-scored; an evaluation from before the
+    # untrained-encoder baseline existed gets it, the same number, without retraining.
     before = (out / "evals" / "gan-seed0.json").read_text()
+    path = out / "evals" / "ige_gan_z_ae-seed0.json"
+    old = json.loads(path.read_text())
+    del old["metrics"]["knn_accuracy_untrained"]
+    path.write_text(json.dumps(old))
     again = table(tmp_path, capsys)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "training" not in again.stdout and "resuming" not in again.stdout
     assert (out / "evals" / "gan-seed0.json").read_text() == before
+    assert "ige_gan_z_ae-seed0: 1-NN of its untrained encoder" in again.stdout
+    backfilled = json.loads(path.read_text())
+    assert backfilled["metrics"]["knn_accuracy_untrained"] == pytest.approx(m["knn_accuracy_untrained"])
+    assert "knn_accuracy_untrained" in backfilled["backfilled"]
 
     # In one more table run: gan, interrupted after its step-10 checkpoint, is resumed, not
     # restarted; ige_gan_z_ae, trained with other settings than the recipe plans now, is

@@ -100,3 +100,37 @@ def test_ais_on_a_tiny_model_scores_images_and_reconstructions(real):
     assert ais["test_images"]["mean"] == pytest.approx(float(np.mean(arrays["log_likelihood"])))
     # G(E(x)) lies on the generator's manifold, x does not: its likelihood is far higher.
     assert np.all(arrays["log_likelihood_reconstructions"] > arrays["log_likelihood"])
+
+
+def test_untrained_knn_scores_the_encoder_the_run_started_from_not_the_trained_one(real):
+    from conftest import TINY
+
+    from zoo import evaluation
+    from zoo.metrics import batched
+    from zoo.models import FAMILIES
+
+    keras.utils.set_random_seed(5)  # as a recipe seeds before it builds
+    model = FAMILIES["ige_gan"](**{**TINY, "seed": 5})
+
+    def knn(m):
+        codes = lambda images: batched(lambda t: m.encoder(t, training=False), images)  # noqa: E731
+        return evaluation.knn_accuracy(
+            codes(real.probe_images), real.probe_labels, codes(real.test_images), real.test_labels
+        )
+
+    initial = knn(model)
+    # What training does to the encoder: other weights. The baseline must not follow them.
+    rng = np.random.default_rng(0)
+    for v in model.encoder.weights:
+        v.assign(v.numpy() + rng.normal(0, 0.5, v.shape).astype(v.dtype))
+    trained = knn(model)
+    assert trained != initial
+    state = np.random.get_state()[1].copy()
+    metrics, _ = evaluate_model(model, real, ("knn_accuracy",))
+    assert metrics["knn_accuracy"] == pytest.approx(trained)
+    assert metrics["knn_accuracy_untrained"] == pytest.approx(initial)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # global NumPy state kept
+    # Another seed starts elsewhere.
+    model.seed = 6
+    other, _ = evaluate_model(model, real, ("knn_accuracy",))
+    assert other["knn_accuracy_untrained"] != pytest.approx(initial)

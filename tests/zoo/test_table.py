@@ -53,6 +53,10 @@ def test_each_claim_holds_or_fails_on_its_own_numbers():
     assert verdicts(means_where(ep_mdgan__recall=0.49))[4] is False
     assert verdicts(means_where(bigan__knn_accuracy=0.76))[5] is True
     assert verdicts(means_where(bigan__knn_accuracy=0.74))[5] is False
+    # The untrained encoders' scores are shown beside claim 6, never decide it.
+    shown = means_where(bigan__knn_accuracy_untrained=0.9, ige_gan_z_ae__knn_accuracy_untrained=0.5)
+    row = table.decide_claims(shown)[5]
+    assert row["verdict"] is True and row["numbers"].endswith("(their untrained encoders: 0.900 vs 0.500)")
 
 
 def test_a_claim_without_its_numbers_is_not_decided():
@@ -235,3 +239,23 @@ def test_stale_runs_flag_a_changed_default_only_where_the_family_uses_the_key():
         evaluation("ige_gan_x_ae", spectral_norm="projection"),
     ]
     assert table.stale_runs(evaluations) == {"ige_gan_x_ae-seed0": ["spectral_norm projection -> miyato"]}
+
+
+def test_planned_configs_name_the_family_each_entry_builds():
+    from pathlib import Path
+
+    from zoo.models import family_class
+
+    expected = {
+        "gan": "gan",
+        "ige_gan_z_ae": "ige_gan",
+        "bigan_x_adv": "bigan",
+        "mdgan": "mdgan",
+        "vae": "vae",
+    }
+    for entry, family in expected.items():
+        planned = table.planned_config(
+            entry, table.recipe_argv(entry, 0, Path("unused"), "cpu", "fashion_mnist")
+        )
+        assert planned["family"] == family
+        family_class(family).from_config(planned["model"])  # the backfill rebuilds it this way
