@@ -215,8 +215,12 @@ def test_a_recipe_imports_the_zoo_of_its_own_checkout(tmp_path):
     clone = tmp_path / "clone"
     (clone / "recipes").mkdir(parents=True)
     (clone / "recipes" / "train_vae.py").write_text((ROOT / "recipes" / "train_vae.py").read_text())
-    (clone / "zoo").mkdir()
+    (clone / "zoo" / "models").mkdir(parents=True)
     (clone / "zoo" / "__init__.py").write_text("")
+    # What the recipe imports besides zoo.recipe, so that nothing falls through to the
+    # installed zoo (an editable install's finder would serve zoo.models from its checkout).
+    (clone / "zoo" / "models" / "__init__.py").write_text("")
+    (clone / "zoo" / "models" / "vae.py").write_text("DEFAULT_LOG_SIGMA = 0.0\n")
     (clone / "zoo" / "recipe.py").write_text(
         "Recipe = lambda *a, **k: None\n"
         "def run(recipe):\n"
