@@ -170,6 +170,28 @@ def test_ive_gan_and_age_recipe_flags_reach_the_model():
 
 
 @pytest.mark.parametrize(
+    "argv, data_weight, steps",
+    [
+        ([], 30.0, 2000),  # the cpu preset: the zoo table's λ_x and step count
+        (["--preset", "cpu", "--lambda", "100", "--steps", "5000"], 100.0, 5000),
+        (["--preset", "paper"], 100.0, 500_000),  # seed 001 H.1's smallest λ_x
+        (["--preset", "paper", "--lambda", "30"], 30.0, 500_000),
+        (["--preset", "tiny"], 30.0, 20),
+    ],
+)
+def test_age_lambda_and_steps_per_preset_and_flag(argv, data_weight, steps):
+    from zoo.models import family_class
+    from zoo.recipe import build_parser, prepare
+
+    age = recipe("train_age")
+    parser = build_parser(age)
+    plan = prepare(age, parser.parse_args(["--no-export", *argv]), parser)
+    assert plan.settings["steps"] == steps
+    model = family_class("age").from_config(plan.model_config)
+    assert model.data_weight == data_weight and model.get_config()["data_weight"] == data_weight
+
+
+@pytest.mark.parametrize(
     "preset, flags, prior",
     [
         ("cpu", [], "gaussian"),
