@@ -21,7 +21,7 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "cycle_critic_norm": "none",  # ALICE's unnormalised D3, the only one before the option
     "discriminator_batches": "mixed",  # DCGAN: one D call on real and fake, before the option
     "encoder_norm": "layer",  # BiGAN family: seed 000's layer-norm encoder, before the option
-    "prior": "gaussian",  # IVE-GAN: N(0, I) and an unbounded encoder, before the option
+    "prior": "gaussian",  # IVE-GAN and the VAE: N(0, I) (and IVE-GAN's unbounded encoder) before the option
     "sample_discriminator": "shared",  # IVE-GAN: D' a head on D_enc (App. B), before the option
 }
 

@@ -6,6 +6,7 @@ Every loss returns a float32 scalar averaged over the batch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import tensorflow as tf
@@ -137,6 +138,22 @@ def gaussian_nll(x: tf.Tensor, reconstruction: tf.Tensor, log_sigma: tf.Tensor) 
     squares = tf.reduce_sum(tf.reshape(tf.square(x - reconstruction), [tf.shape(x)[0], -1]), axis=1)
     d = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
     return squares / (2.0 * tf.exp(2.0 * log_sigma)) + d * log_sigma
+
+
+def mixture_log_likelihood(
+    z: tf.Tensor, logits: tf.Tensor, means: tf.Tensor, scale_tril: tf.Tensor
+) -> tf.Tensor:
+    """log Σ_k π_k N(z; μ_k, L_k L_kᵀ) per example, with π = softmax(``logits``) [K],
+    μ = ``means`` [K, d] and L = ``scale_tril`` [K, d, d] lower triangular with a positive
+    diagonal: log N = -½‖L_k⁻¹(z - μ_k)‖² - Σ_i log L_k,ii - (d/2) log 2π."""
+    z, means, scale_tril = _f32(z), _f32(means), _f32(scale_tril)
+    diff = tf.transpose(z[None] - means[:, None], [0, 2, 1])  # [K, d, B]
+    whitened = tf.linalg.triangular_solve(scale_tril, diff, lower=True)  # L_k⁻¹(z - μ_k)
+    log_det = tf.reduce_sum(tf.math.log(tf.linalg.diag_part(scale_tril)), axis=-1)  # [K]
+    d = tf.cast(tf.shape(z)[-1], tf.float32)
+    per_component = -0.5 * tf.reduce_sum(tf.square(whitened), axis=1) - log_det[:, None]  # [K, B]
+    per_component -= 0.5 * d * tf.math.log(2.0 * math.pi)
+    return tf.reduce_logsumexp(per_component + tf.nn.log_softmax(_f32(logits))[:, None], axis=0)
 
 
 def l1_reconstruction(x: tf.Tensor, reconstruction: tf.Tensor) -> tf.Tensor:

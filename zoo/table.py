@@ -95,7 +95,10 @@ ENTRIES: dict[str, Entry] = {
     "ige_gan_z_adv_bilinear": Entry(
         "ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "0", "--joint-fusion", "late_bilinear")
     ),
-    "vae_sigma_1": Entry("vae", ("--log-sigma-init", "0")),  # the default before: σ starts at 1
+    # seed 000 A.2's N(0, I) sampling prior, the default before the mixture prior
+    "vae_gaussian_prior": Entry("vae", ("--prior", "gaussian", "--steps", "5000")),
+    # the default before that: σ starts at 1
+    "vae_sigma_1": Entry("vae", ("--log-sigma-init", "0", "--prior", "gaussian", "--steps", "5000")),
     "alpha_gan": Entry("alpha_gan"),
     # seed 001 Table 2's D and C rate (5e-4) against E and G at the cpu preset's 2e-4
     "alpha_gan_paper_dc_rate": Entry("alpha_gan", ("--lr-ratio", "d=2.5", "--lr-ratio", "c=2.5")),

@@ -37,7 +37,7 @@ def test_vae_recipe_trains_writes_grids_and_exports_encoder_and_decoder(tmp_path
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["family"] == "vae" and metrics["reconstruction_psnr"] > 0
     assert (out / "reconstructions_real.png").is_file() and (out / "latent_norms.png").is_file()
-    assert set(metrics["export"]["models"]) == {"vae_encoder", "vae_generator"}
+    assert set(metrics["export"]["models"]) == {"vae_encoder", "vae_generator", "vae_prior"}  # the mixture prior
 
 
 @pytest.mark.parametrize(

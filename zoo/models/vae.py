@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from zoo import losses, networks
+from zoo.errors import ZooError
 from zoo.trainer import AdversarialModel, Player
 
 
@@ -29,6 +31,44 @@ class LogSigma(keras.layers.Layer):
 
 
 DEFAULT_LOG_SIGMA = -2.3  # σ ≈ 0.1; see VAE's docstring
+MIXTURE_LR_RATIO = 50.0
+
+
+class MixturePrior(keras.layers.Layer):
+    """A mixture of ``components`` full-covariance Gaussians over d-dimensional codes:
+    weights π = softmax(logits), means μ_k and Cholesky factors L_k (strictly lower part
+    free, diagonal exp(log_diag)). ``call((noise, uniform))`` maps noise ~ N(0, I_d) and
+    uniform ~ U(0, 1) [B, 1] to a draw z = μ_c + L_c noise, with c the component whose
+    interval of the cumulative weights holds ``uniform``. At the start L_k = I and μ_k are
+    small (N(0, 0.1²)), so the untrained mixture is close to N(0, I)."""
+
+    def __init__(self, components: int, **kwargs):
+        super().__init__(**kwargs)
+        self.components = int(components)
+
+    def build(self, input_shape):
+        k, d = self.components, int(input_shape[0][-1])
+        self.logits = self.add_weight(shape=(k,), initializer="zeros", name="logits")
+        init = keras.initializers.RandomNormal(stddev=0.1)
+        self.means = self.add_weight(shape=(k, d), initializer=init, name="means")
+        self.lower = self.add_weight(shape=(k, d, d), initializer="zeros", name="lower")
+        self.log_diag = self.add_weight(shape=(k, d), initializer="zeros", name="log_diag")
+
+    def scale_tril(self) -> tf.Tensor:
+        strict = tf.linalg.band_part(self.lower, -1, 0) - tf.linalg.band_part(self.lower, 0, 0)
+        return strict + tf.linalg.diag(tf.exp(self.log_diag))
+
+    def log_prob(self, z: tf.Tensor) -> tf.Tensor:
+        return losses.mixture_log_likelihood(z, self.logits, self.means, self.scale_tril())
+
+    def call(self, inputs):
+        noise, uniform = inputs
+        cumulative = tf.cumsum(tf.nn.softmax(self.logits))[:-1]
+        c = tf.reduce_sum(tf.cast(uniform >= cumulative[None], tf.int32), axis=1)
+        return tf.gather(self.means, c) + tf.einsum("bij,bj->bi", tf.gather(self.scale_tril(), c), noise)
+
+    def get_config(self):
+        return {**super().get_config(), "components": self.components}
 
 
 class VAE(AdversarialModel):
@@ -57,9 +97,31 @@ class VAE(AdversarialModel):
     reached FID(P_G) 71.0, FID(recon) 15.6, PSNR 22.4 dB and class agreement 85.5 %.
     """
 
-    def __init__(self, log_sigma_init: float = DEFAULT_LOG_SIGMA, **kwargs):
+    PHASES = ("joint", "prior")
+    PRIORS = ("gaussian", "mixture")
+
+    def __init__(
+        self,
+        log_sigma_init: float = DEFAULT_LOG_SIGMA,
+        prior: str = "gaussian",
+        prior_components: int = 10,
+        prior_start_step: int = 0,
+        **kwargs,
+    ):
+        if prior not in self.PRIORS:
+            raise ZooError(f"unknown prior {prior!r}; expected one of {', '.join(self.PRIORS)}")
+        if not int(prior_components) >= 1 or not int(prior_start_step) >= 0:
+            raise ZooError(
+                f"prior_components must be >= 1 and prior_start_step >= 0, got {prior_components} and {prior_start_step}"
+            )
+        if prior == "mixture" and kwargs.get("lr_ratios") is None:
+            # The mixture is fitted 50× faster than the networks learn (Adam at 1e-2 under
+            # the cpu preset's 2e-4): a density estimate of fixed codes, not a game.
+            kwargs["lr_ratios"] = {"prior": MIXTURE_LR_RATIO}
         super().__init__(**kwargs)
         self.log_sigma_init = float(log_sigma_init)
+        self.prior, self.prior_components = prior, int(prior_components)
+        self.prior_start_step = int(prior_start_step) if prior == "mixture" else 0
         shape = (self.resolution, self.channels)
         d = self.latent_dim
         self.posterior = networks.build_encoder(
@@ -74,16 +136,53 @@ class VAE(AdversarialModel):
         mean, log_var = stats[:, :d], stats[:, d:]
         z = mean + keras.ops.exp(0.5 * log_var) * eps
         self.autoencoder = keras.Model([x, eps], [self.noise(self.generator(z)), mean, log_var], name="vae")
+        self.mixture = None
+        if prior == "mixture":
+            noise, uniform = keras.Input((d,), name="noise"), keras.Input((1,), name="uniform")
+            layer = MixturePrior(self.prior_components, name="mixture")
+            self.mixture = layer
+            self.prior_sampler = keras.Model([noise, uniform], layer([noise, uniform]), name="prior_sampler")
+        self.phase = self.phase_for_step(0)
+
+    def phase_for_step(self, step: int) -> str:
+        return "prior" if self.mixture is not None and step >= self.prior_start_step else "joint"
 
     def all_players(self) -> list[Player]:
-        return [Player("vae", self.autoencoder, self.negative_elbo)]
+        players = [Player("vae", self.autoencoder, self.negative_elbo)]
+        if self.mixture is not None:
+            players.append(Player("prior", self.prior_sampler, self.prior_objective, phases=("prior",)))
+        return players
+
+    def sample_latent(self, batch_size) -> tf.Tensor:
+        """z ~ P_Z: N(0, I), or the fitted mixture with ``prior="mixture"``."""
+        noise = super().sample_latent(batch_size)
+        if self.mixture is None:
+            return noise
+        uniform = keras.random.uniform((batch_size, 1), seed=self.seed_generator)
+        return self.mixture([noise, uniform])
+
+    def prior_samples(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        noise = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+        if self.mixture is None:
+            return noise
+        uniform = rng.uniform(size=(n, 1)).astype(np.float32)
+        return np.asarray(self.mixture([noise, uniform]), dtype=np.float32)
+
+    def prior_objective(self, x, z) -> dict:
+        """-E_x E_{z ~ q(z|x)} log p_mix(z): the mixture's maximum-likelihood fit to the
+        codes of the (frozen) encoder, one reparameterised draw per example."""
+        stats = self.posterior(x, training=True)
+        d = self.latent_dim
+        eps = keras.random.normal(tf.shape(stats[:, :d]), seed=self.seed_generator)
+        codes = stats[:, :d] + tf.exp(0.5 * stats[:, d:]) * eps
+        return {"loss": -tf.reduce_mean(self.mixture.log_prob(tf.stop_gradient(codes)))}
 
     def extra_metric_names(self):
         return ("kl", "reconstruction_mse", "sigma")
 
     def negative_elbo(self, x, z) -> dict:
         """-ELBO per example (without the constant), averaged over the batch."""
-        eps = self.sample_latent(tf.shape(x)[0])  # the model's seeded N(0, I) draws
+        eps = keras.random.normal((tf.shape(x)[0], self.latent_dim), seed=self.seed_generator)
         recon, mean, log_var = self.autoencoder([x, eps], training=True)
         kl = losses.gaussian_kl(mean, log_var)
         nll = losses.gaussian_nll(x, recon, self.noise.log_sigma)
@@ -95,10 +194,26 @@ class VAE(AdversarialModel):
         }
 
     def networks(self) -> dict[str, keras.Model]:
-        return {"vae": self.autoencoder}
+        out = {"vae": self.autoencoder}
+        if self.mixture is not None:
+            out["prior"] = self.prior_sampler
+        return out
+
+    def serving_signatures(self, rng: np.random.Generator) -> dict[str, tuple]:
+        out = super().serving_signatures(rng)
+        if self.mixture is not None:  # z ~ the mixture from N(0, I) and U(0, 1) draws
+            inputs = {
+                "noise": rng.standard_normal((5, self.latent_dim)).astype(np.float32),
+                "uniform": rng.uniform(size=(5, 1)).astype(np.float32),
+            }
+            out["prior"] = (self.prior_sampler, inputs, "z")
+        return out
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "log_sigma_init": self.log_sigma_init}
+        config = {**super().get_config(), "log_sigma_init": self.log_sigma_init, "prior": self.prior}
+        if self.prior == "mixture":
+            config.update(prior_components=self.prior_components, prior_start_step=self.prior_start_step)
+        return config
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
