@@ -37,7 +37,10 @@ def test_vae_recipe_trains_writes_grids_and_exports_encoder_and_decoder(tmp_path
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["family"] == "vae" and metrics["reconstruction_psnr"] > 0
     assert (out / "reconstructions_real.png").is_file() and (out / "latent_norms.png").is_file()
-    assert set(metrics["export"]["models"]) == {"vae_encoder", "vae_generator", "vae_prior"}  # the mixture prior
+    # The mixture prior is served too: z from N(0, I) noise and a U(0, 1) draw per code.
+    assert set(metrics["export"]["models"]) == {"vae_encoder", "vae_generator", "vae_prior"}
+    show = saved_model_signature(tmp_path / "serving" / "vae_prior" / "1")
+    assert "inputs['noise']" in show and "inputs['uniform']" in show and "outputs['z']" in show
 
 
 @pytest.mark.parametrize(
@@ -222,3 +225,36 @@ def test_wgan_gp_cpu_preset_steps_apply_to_the_cpu_preset_only_and_flags_overrid
     assert steps([]) == steps(["--preset", "cpu"]) == 1800
     assert steps(["--steps", "5000"]) == 5000
     assert steps(["--preset", "tiny"]) == 20 and steps(["--preset", "paper"]) == 500_000
+
+
+@pytest.mark.parametrize(
+    "argv, prior, start, steps",
+    [
+        ([], "mixture", 5000, 7000),  # the cpu preset: 5 000 ELBO steps, 2 000 fitting the mixture
+        (["--prior-steps", "500", "--steps", "3000"], "mixture", 2500, 3000),
+        (["--preset", "tiny"], "mixture", 10, 20),  # a short run fits the mixture in its second half
+        (["--preset", "paper"], "gaussian", None, 500_000),  # seed 000 A.2's N(0, I)
+        (["--prior", "gaussian", "--steps", "5000"], "gaussian", None, 5000),
+    ],
+)
+def test_vae_prior_per_preset_and_flag(argv, prior, start, steps):
+    from zoo.recipe import build_parser, prepare
+
+    vae = recipe("train_vae")
+    parser = build_parser(vae)
+    plan = prepare(vae, parser.parse_args(["--no-export", *argv]), parser)
+    assert plan.settings["steps"] == steps
+    assert plan.model_config["prior"] == prior and plan.model_config.get("prior_start_step") == start
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--prior-steps", "7000"], "--prior-steps 7000 must be smaller than --steps 7000"),
+        (["--prior", "gaussian", "--prior-components", "5"], "apply only to --prior mixture"),
+    ],
+)
+def test_vae_prior_flags_that_contradict_each_other_exit_1(argv, message, tmp_path, capsys):
+    assert run_recipe(recipe("train_vae"), [*argv, "--out", str(tmp_path / "run"), "--no-export"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -171,3 +171,34 @@ def test_alpha_discriminator_loss_golden():
     real, recon, fake = tf.constant([[1.0]]), tf.constant([[0.0]]), tf.constant([[-2.0]])
     expected = sp(-1.0) + sp(0.0) + sp(-2.0)  # -log D(x) - log(1 - D(x̂)) - log(1 - D(G(z)))
     assert float(losses.alpha_discriminator_loss(real, recon, fake)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_mixture_log_likelihood_golden_against_scipy():
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(0)
+    k, d = 3, 4
+    means = rng.normal(size=(k, d))
+    tril = np.tril(rng.normal(size=(k, d, d)) * 0.3, -1) + np.stack(
+        [np.diag(rng.uniform(0.5, 2, d)) for _ in range(k)]
+    )
+    logits = np.array([0.2, -1.0, 0.7])
+    z = rng.normal(size=(5, d))
+    log_w = logits - logsumexp(logits)
+    per_component = np.stack(
+        [multivariate_normal(means[i], tril[i] @ tril[i].T).logpdf(z) + log_w[i] for i in range(k)]
+    )
+    expected = logsumexp(per_component, axis=0)
+    got = losses.mixture_log_likelihood(
+        tf.constant(z, tf.float32),
+        tf.constant(logits, tf.float32),
+        tf.constant(means, tf.float32),
+        tf.constant(tril, tf.float32),
+    )
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4)
+    # one component with L = I, μ = 0: the standard normal log density
+    one = losses.mixture_log_likelihood(
+        tf.constant(z, tf.float32), tf.zeros([1]), tf.zeros([1, d]), tf.eye(d)[None]
+    )
+    np.testing.assert_allclose(one.numpy(), multivariate_normal(np.zeros(d), np.eye(d)).logpdf(z), rtol=1e-5)
