@@ -67,13 +67,13 @@ def test_exact_reconstructions_and_collapsed_samples_score_as_they_must(real):
     np.testing.assert_array_equal(metrics["class_histogram"], expected)
 
 
-@pytest.mark.parametrize("family", ["age", "ive_gan"])
-def test_ais_is_skipped_where_samples_are_not_g_of_a_gaussian_z(family, real, capsys):
+@pytest.mark.parametrize("family, kwargs", [("age", {}), ("ive_gan", {}), ("vae", {"prior": "mixture"})])
+def test_ais_is_skipped_where_samples_are_not_g_of_a_gaussian_z(family, kwargs, real, capsys):
     from conftest import TINY
 
     from zoo.models import FAMILIES
 
-    metrics, arrays = evaluate_model(FAMILIES[family](**TINY), real, ("ais_log_likelihood",))
+    metrics, arrays = evaluate_model(FAMILIES[family](**TINY, **kwargs), real, ("ais_log_likelihood",))
     assert metrics["ais_log_likelihood"] is None and "log_likelihood" not in arrays
     assert "AIS: skipped" in capsys.readouterr().out
 
