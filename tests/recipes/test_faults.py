@@ -220,9 +220,13 @@ def test_a_recipe_imports_the_zoo_of_its_own_checkout(tmp_path):
     # What the recipe imports besides zoo.recipe, so that nothing falls through to the
     # installed zoo (an editable install's finder would serve zoo.models from its checkout).
     (clone / "zoo" / "models" / "__init__.py").write_text("")
-    (clone / "zoo" / "models" / "vae.py").write_text("DEFAULT_LOG_SIGMA = 0.0\n")
+    (clone / "zoo" / "models" / "vae.py").write_text(
+        "DEFAULT_LOG_SIGMA = 0.0\nclass VAE:\n    PRIORS = ('gaussian', 'mixture')\n"
+    )
+    (clone / "zoo" / "errors.py").write_text("class ZooError(Exception):\n    pass\n")
     (clone / "zoo" / "recipe.py").write_text(
         "Recipe = lambda *a, **k: None\n"
+        "positive_int = int\n"
         "def run(recipe):\n"
         "    print('the clone s zoo', __file__)\n"
         "    return 0\n"
