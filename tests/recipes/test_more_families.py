@@ -173,6 +173,25 @@ def test_ive_gan_and_age_recipe_flags_reach_the_model():
 
 
 @pytest.mark.parametrize(
+    "argv, lr, steps",
+    [
+        ([], 5e-4, 2000),  # the cpu preset: seed 001 Table 2's rate, the zoo table's step count
+        (["--preset", "cpu", "--lr", "2e-4", "--steps", "5000"], 2e-4, 5000),  # the old default
+        (["--preset", "paper"], 5e-4, 500_000),  # Table 2, not seed 000's 3e-4
+        (["--preset", "paper", "--lr", "1e-4"], 1e-4, 500_000),
+        (["--preset", "tiny"], 1e-3, 20),
+    ],
+)
+def test_alpha_gan_rate_and_steps_per_preset_and_flag(argv, lr, steps):
+    from zoo.recipe import build_parser, prepare
+
+    alpha = recipe("train_alpha_gan")
+    parser = build_parser(alpha)
+    plan = prepare(alpha, parser.parse_args(["--no-export", *argv]), parser)
+    assert (plan.settings["lr"], plan.settings["steps"]) == (lr, steps)
+
+
+@pytest.mark.parametrize(
     "argv, data_weight, steps",
     [
         ([], 30.0, 2000),  # the cpu preset: the zoo table's λ_x and step count
