@@ -33,9 +33,9 @@ class AlphaGAN(AdversarialModel):
     Training budget (``recipes/train_alpha_gan.py``): every player at Table 2's rate 5e-4
     (its D and C rate, and one of the two it sweeps for E and G) under both presets. The
     ``cpu`` preset stops after 2 000 steps, not the paper's 100 000: there the samples scored
-    FID 18.3 ± 6.3 over seeds 0-2 (seed 0 alone: 24.6 after 5 000 steps at 2e-4, 2.5x the
-    time), while E's 1-NN score stays at its untrained level (README, "α-GAN's rate";
-    ``recipes/results/alpha_gan_rate/``).
+    FID 18.3 ± 6.3 over seeds 0-2, against 24.6 for seed 0 after 5 000 steps at 2e-4 (the
+    old default, ``ed5f2a3``), while E's 1-NN score stays at its untrained level (README,
+    "α-GAN's rate"; ``recipes/results/alpha_gan_rate/``).
 
     Networks: SN-DCGAN generator, encoder and discriminator (``zoo.networks``; or the MLPs
     for 2-D points) and C, an MLP of 3 x 750 leaky-ReLU units (H.4).
