@@ -94,6 +94,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(late + a projection term); default: late, every_layer for the bigan* variants under --preset paper",
     )
     parser.add_argument(
+        "--joint-scores",
+        choices=("summed", "separate"),
+        default=None,
+        help="the late-fusion joint D's output: one logit (summed, the default) or BigBiGAN's "
+        "s_x, s_z, s_xz, each trained by D's loss (separate; not with x_adv / z_adv)",
+    )
+    parser.add_argument(
         "--joint-dropout",
         type=unit_float,
         default=None,
@@ -165,6 +172,8 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         fusion = {"joint_fusion": "every_layer"}  # seed 000 A.3.2
     if args.encoder_norm is not None:
         fusion["encoder_norm"] = args.encoder_norm
+    if args.joint_scores is not None:
+        fusion["joint_scores"] = args.joint_scores
     if args.joint_dropout is not None:
         if args.joint_dropout >= 1:
             raise ZooError(f"--joint-dropout must be below 1, got {args.joint_dropout}")

@@ -20,6 +20,7 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "cycle_critic_weight": 0.0,  # the families with an encoder inversion loss only
     "cycle_critic_norm": "none",  # ALICE's unnormalised D3, the only one before the option
     "discriminator_batches": "mixed",  # DCGAN: one D call on real and fake, before the option
+    "joint_scores": "summed",  # BiGAN family: one joint-D logit, before BigBiGAN's separate scores
     "encoder_norm": "layer",  # BiGAN family: seed 000's layer-norm encoder, before the option
     "prior": "gaussian",  # IVE-GAN and the VAE: N(0, I) (and IVE-GAN's unbounded encoder) before the option
     "sample_discriminator": "shared",  # IVE-GAN: D' a head on D_enc (App. B), before the option

@@ -204,6 +204,7 @@ def build_joint_discriminator(
     spectral_norm: str = "miyato",
     fusion: str = "every_layer",
     dropout: float = 0.0,
+    separate_scores: bool = False,
 ) -> keras.Model:
     """Joint discriminator D(x, z) -> logits (BiGAN / adversarial losses).
 
@@ -217,13 +218,19 @@ def build_joint_discriminator(
     the MLP trunk (``fusion`` does not apply). ``spectral_norm``: which spectral
     normalisation (``_sn``). ``dropout``: the rate of a dropout layer after every hidden
     activation of the image networks (ALI's discriminators use 0.2, Dumoulin et al. App. A;
-    0: none); active in training calls only.
+    0: none); active in training calls only. ``separate_scores`` (``fusion="late"`` only):
+    each head is three scores [s_x, s_z, s_xz], each its own final FC, for a loss that
+    trains each score (BigBiGAN); output shape [B, 3 * heads], head i in columns 3i..3i+2.
     """
     check_spectral_norm(spectral_norm)
     check_fusion(fusion)
     check_dropout(dropout)
     if int(heads) < 1:
         raise ZooError(f"heads must be >= 1, got {heads}")
+    if separate_scores and (
+        fusion != "late" or _is_mlp(architecture, resolution, channels, latent_dim, width)
+    ):
+        raise ZooError(f"separate scores need the image joint discriminator with late fusion, not {fusion!r}")
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
         if dropout:
             raise ZooError("dropout applies to the image (dcgan) joint discriminators, not the mlp one")
@@ -241,6 +248,7 @@ def build_joint_discriminator(
             spectral_norm,
             bilinear=fusion == "late_bilinear",
             dropout=dropout,
+            separate_scores=separate_scores,
         )
     x = keras.Input((resolution, resolution, channels), name="images")
     z = keras.Input((latent_dim,), name="z")
@@ -292,6 +300,7 @@ def _late_fusion_joint_discriminator(
     spectral_norm: str,
     bilinear: bool = False,
     dropout: float = 0.0,
+    separate_scores: bool = False,
 ) -> keras.Model:
     """A joint D that fuses x and z once, at the top (the spectrally-normalised BiGANs
     that train: imp_bigan, ALAD; BigBiGAN's unary scores, Donahue & Simonyan 2019 §2).
@@ -305,6 +314,13 @@ def _late_fusion_joint_discriminator(
     ``bilinear`` adds to each head a projection term f_zᵀ W f_x (Miyato & Koyama 2018's
     projection discriminator, with the code in place of the class), a direct score of
     how x's features correlate with z.
+
+    ``separate_scores``: BigBiGAN's discriminator (Donahue & Simonyan 2019 §2, eq. for
+    s_x, s_z, s_xz): each head outputs the three scores s_x = θ_xᵀ f_x, s_z = θ_zᵀ f_z and
+    s_xz = θ_xzᵀ J(f_x, f_z) as three columns, with J two SN FC(512·w) -> LeakyReLU layers
+    (BigBiGAN's J is an MLP). A loss on each score gives the joint score its own gradient;
+    in the single logit above one unit-norm (spectrally normalised) weight vector is shared
+    by f_x, f_z and f_xz, and D can spend it on the image features alone.
     """
     sn = lambda layer: _sn(layer, spectral_norm)  # noqa: E731
     units = scaled(512, width)
@@ -320,6 +336,14 @@ def _late_fusion_joint_discriminator(
         f_z = _dropped(layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(f_z)), dropout)
     f_xz = layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(layers.Concatenate()([f_x, f_z])))
     f_xz = _dropped(f_xz, dropout)
+    if separate_scores:
+        f_xz = _dropped(layers.LeakyReLU(LEAKY_SLOPE)(sn(layers.Dense(units))(f_xz)), dropout)
+        scores = [
+            sn(layers.Dense(1, dtype="float32", name=f"s_{part}_{i}"))(f)
+            for i in range(heads)
+            for part, f in (("x", f_x), ("z", f_z), ("xz", f_xz))
+        ]
+        return keras.Model([x, z], layers.Concatenate(dtype="float32", name="scores")(scores), name=name)
     features = layers.Concatenate()([f_x, f_z, f_xz])
     logits = _heads(features, heads, spectral_norm)
     if bilinear:

@@ -76,6 +76,8 @@ ENTRIES: dict[str, Entry] = {
     "bigan_encoder_bn": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch")),  # BiGAN's, ALI's E
     # both at once, as in ALI (BN in E, dropout 0.2 in the joint D; Dumoulin et al. App. A)
     "bigan_ali": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch", "--joint-dropout", "0.2")),
+    # BigBiGAN's discriminator (Donahue & Simonyan 2019 §2): s_x, s_z and s_xz, each trained
+    "bigan_separate_scores": Entry("bigan", ("--variant", "bigan", "--joint-scores", "separate")),
     # seed 000's z_adv game, without the cycle critic the table chose as z_adv's default
     "ige_gan_z_adv_no_d3": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "0")),
     "ige_gan_z_adv_ttur": Entry(  # a faster D2

@@ -144,6 +144,14 @@ def test_joint_dropout_flag_reaches_every_variant_and_is_absent_by_default():
         assert "joint_dropout" not in module.model_kwargs(args, s)
 
 
+def test_joint_scores_flag_reaches_the_model_and_is_absent_by_default():
+    for variant in ("bigan", "bigan_x_ae", "mdgan"):
+        module, args, s = _settings(["--variant", variant, "--joint-scores", "separate"])
+        assert module.model_kwargs(args, s)["joint_scores"] == "separate"
+        module, args, s = _settings(["--variant", variant])
+        assert "joint_scores" not in module.model_kwargs(args, s)
+
+
 def test_encoder_norm_reaches_every_variant_and_the_model_and_is_absent_by_default():
     from zoo.models import BiGAN
 

@@ -22,6 +22,7 @@ def test_missing_keys_take_the_value_old_runs_trained_with_where_the_family_take
         "joint_dropout": 0.0,
         "cycle_critic_weight": 0.0,
         "cycle_critic_norm": "none",
+        "joint_scores": "summed",
         "encoder_norm": "layer",
     }
     assert "cycle_critic_weight" not in gan  # no inversion loss

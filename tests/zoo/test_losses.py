@@ -35,6 +35,23 @@ def test_ns_discriminator_loss_is_stable_for_large_logits():
     assert value == pytest.approx(400.0, rel=1e-6)
 
 
+def test_separate_scores_discriminator_loss_golden():
+    # columns s_x, s_z, s_xz of two real and two fake pairs: each column's ns loss, summed
+    real = tf.constant([[0.0, 1.0, -2.0], [2.0, 0.5, 0.0]])
+    fake = tf.constant([[0.0, -1.0, 3.0], [-1.0, 0.0, 1.0]])
+    s_x = (sp(0.0) + sp(-2.0)) / 2 + (sp(0.0) + sp(-1.0)) / 2
+    s_z = (sp(-1.0) + sp(-0.5)) / 2 + (sp(-1.0) + sp(0.0)) / 2
+    s_xz = (sp(2.0) + sp(0.0)) / 2 + (sp(3.0) + sp(1.0)) / 2
+    got = float(losses.separate_scores_discriminator_loss(real, fake))
+    assert got == pytest.approx(s_x + s_z + s_xz, rel=1e-6)
+    assert s_x + s_z + s_xz == pytest.approx(5.4010779, rel=1e-6)
+    # one score column: the one-logit loss
+    one = losses.separate_scores_discriminator_loss(real[:, :1], fake[:, :1])
+    assert float(one) == pytest.approx(
+        float(losses.ns_discriminator_loss(real[:, :1], fake[:, :1])), rel=1e-6
+    )
+
+
 def test_ns_generator_loss_golden():
     fake = tf.constant([[0.5], [-3.0]])
     expected = (sp(-0.5) + sp(3.0)) / 2  # E[-log D(G(z))]

@@ -217,3 +217,25 @@ def test_batch_norm_encoder_uses_batch_statistics_in_training_calls_only():
         assert (np.abs(a - b).max() > 1e-4) == depends, (net.name, training)
     with pytest.raises(ZooError, match="unknown encoder normalization 'group'; expected layer or batch"):
         networks.build_encoder(28, 1, 8, 1 / 16, normalization="group")
+
+
+def test_separate_scores_give_each_head_a_unary_x_a_unary_z_and_a_joint_score():
+    joint = networks.build_joint_discriminator(28, 1, 8, width=1 / 16, fusion="late", separate_scores=True)
+    assert joint.output.shape[-1] == 3
+    rng = np.random.default_rng(5)
+    x = rng.uniform(size=(4, 28, 28, 1)).astype(np.float32)
+    z, z2 = rng.standard_normal((2, 4, 8)).astype(np.float32)
+    x2 = rng.uniform(size=(4, 28, 28, 1)).astype(np.float32)
+    base = joint([x, z], training=False).numpy()
+    new_z, new_x = joint([x, z2], training=False).numpy(), joint([x2, z], training=False).numpy()
+    np.testing.assert_array_equal(base[:, 0], new_z[:, 0])  # s_x sees x only
+    np.testing.assert_array_equal(base[:, 1], new_x[:, 1])  # s_z sees z only
+    assert not np.allclose(base[:, 0], new_x[:, 0]) and not np.allclose(base[:, 1], new_z[:, 1])
+    assert not np.allclose(base[:, 2], new_z[:, 2]) and not np.allclose(base[:, 2], new_x[:, 2])  # s_xz both
+    two = networks.build_joint_discriminator(
+        28, 1, 8, width=1 / 16, fusion="late", heads=2, separate_scores=True
+    )
+    assert two.output.shape[-1] == 6
+    for fusion in ("every_layer", "late_bilinear"):
+        with pytest.raises(ZooError, match="late fusion"):
+            networks.build_joint_discriminator(28, 1, 8, width=1 / 16, fusion=fusion, separate_scores=True)

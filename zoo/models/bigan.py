@@ -53,6 +53,8 @@ class BiGAN(AdversarialModel):
     plain BiGAN's zoo-table row (every G(E(x)) the same image).
     """
 
+    JOINT_SCORES = ("summed", "separate")
+
     def __init__(
         self,
         inversion: str | None = None,
@@ -62,9 +64,16 @@ class BiGAN(AdversarialModel):
         cycle_critic_weight: float = 0.0,
         cycle_critic_norm: str = "none",
         encoder_norm: str = "layer",
+        joint_scores: str = "summed",
         **kwargs,
     ):
         inv.check_inversion(inversion, allow_none=True)
+        if joint_scores not in self.JOINT_SCORES:
+            raise ZooError(
+                f"unknown joint_scores {joint_scores!r}; expected one of {', '.join(self.JOINT_SCORES)}"
+            )
+        if joint_scores == "separate" and joint_fusion != "late":
+            raise ZooError(f"joint_scores='separate' needs joint_fusion='late', not {joint_fusion!r}")
         inv.check_cycle_critic(inversion, cycle_critic_weight, cycle_critic_norm)
         networks.check_dropout(joint_dropout)
         if not float(inversion_weight) >= 0:
@@ -80,6 +89,9 @@ class BiGAN(AdversarialModel):
         self.cycle_critic_weight = float(cycle_critic_weight)
         self.cycle_critic_norm = cycle_critic_norm
         self.encoder_norm = encoder_norm
+        self.joint_scores = joint_scores
+        if joint_scores == "separate" and self.has_d2:
+            raise ZooError("joint_scores='separate' is for the joint D alone (no D2 head): not x_adv / z_adv")
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
         self.encoder = networks.build_encoder(*shape, normalization=encoder_norm, **self.network_kwargs())
@@ -89,6 +101,7 @@ class BiGAN(AdversarialModel):
             name="discriminator",
             fusion=joint_fusion,
             dropout=self.joint_dropout,
+            separate_scores=joint_scores == "separate",
             **self.discriminator_kwargs(),
         )
         self.cycle_critic = inv.build_cycle_critic(
@@ -123,7 +136,10 @@ class BiGAN(AdversarialModel):
         return names
 
     def _head(self, index: int):
-        """D (index 0) or D2 (index 1) as a function of an [x, z] pair, in training mode."""
+        """D (index 0) or D2 (index 1) as a function of an [x, z] pair, in training mode;
+        with separate scores, D's logit is their sum s_x + s_z + s_xz (BigBiGAN)."""
+        if self.joint_scores == "separate":
+            return lambda pair: tf.reduce_sum(self.discriminator(pair, training=True), axis=1, keepdims=True)
         return lambda pair: self.discriminator(pair, training=True)[:, index : index + 1]
 
     # --------------------------------------------------------------- objectives
@@ -131,8 +147,12 @@ class BiGAN(AdversarialModel):
         fake, code = self.generator(z, training=True), self.encoder(x, training=True)
         real_pair, fake_pair = [x, code], [fake, z]
         both = [tf.concat([a, b], axis=0) for a, b in zip(real_pair, fake_pair)]
-        real_logits, fake_logits = tf.split(self._head(0)(both), 2, axis=0)
-        loss = losses.ns_discriminator_loss(real_logits, fake_logits)
+        if self.joint_scores == "separate":  # each of s_x, s_z, s_xz trained on its own
+            real_scores, fake_scores = tf.split(self.discriminator(both, training=True), 2, axis=0)
+            loss = losses.separate_scores_discriminator_loss(real_scores, fake_scores)
+        else:
+            real_logits, fake_logits = tf.split(self._head(0)(both), 2, axis=0)
+            loss = losses.ns_discriminator_loss(real_logits, fake_logits)
         loss += self.gradient_penalty_term(self._head(0), real_pair, fake_pair)
         out = {}
         if self.has_d2:
@@ -200,6 +220,7 @@ class BiGAN(AdversarialModel):
             "inversion": self.inversion,
             "inversion_weight": self.inversion_weight,
             "joint_fusion": self.joint_fusion,
+            "joint_scores": self.joint_scores,
             "joint_dropout": self.joint_dropout,
             "cycle_critic_weight": self.cycle_critic_weight,
             "cycle_critic_norm": self.cycle_critic_norm,

@@ -203,6 +203,38 @@ def test_bigan_objectives_equal_the_formulas(tiny_images):
     assert got["e"] == pytest.approx(float(np.mean(np.log1p(np.exp(real.numpy())))), rel=1e-4)
 
 
+def test_separate_scores_train_each_score_and_g_and_e_see_their_sum(tiny_images):
+    """BigBiGAN's scores: D's loss is the ns loss of each of s_x, s_z, s_xz; G's and E's
+    take the summed logit, as with one logit (the formula test above)."""
+    from zoo import losses
+
+    model = make(BiGAN, joint_scores="separate")
+    x = tf.constant(tiny_images)
+    z = model.sample_latent(16)
+    for _ in range(50):  # converge the power iteration so training-mode calls are stable
+        model.discriminator([x, model.encoder(x)], training=True)
+    d = lambda pair: model.discriminator(pair, training=True).numpy()  # noqa: E731
+    real, fake = d([x, model.encoder(x)]), d([model.generator(z), z])
+    assert real.shape == (16, 3)
+    softplus = lambda t: np.log1p(np.exp(t))  # noqa: E731
+    per_score = softplus(-real).mean(axis=0) + softplus(fake).mean(axis=0)
+    got = _objectives(model, x, z)
+    assert got["d"] == pytest.approx(float(per_score.sum()), rel=1e-4)
+    summed = float(losses.ns_discriminator_loss(real.sum(1), fake.sum(1)))
+    assert abs(got["d"] - summed) > 0.1  # not the one-logit loss of the summed score
+    assert got["g"] == pytest.approx(float(softplus(-fake.sum(1)).mean()), rel=1e-4)
+    assert got["e"] == pytest.approx(float(softplus(real.sum(1)).mean()), rel=1e-4)
+    config = model.get_config()
+    assert config["joint_scores"] == "separate" and BiGAN.from_config(config).get_config() == config
+    assert make(MDGAN).joint_scores == "summed"  # the default: one logit
+    with pytest.raises(ZooError, match="needs joint_fusion='late'"):
+        make(BiGAN, joint_scores="separate", joint_fusion="every_layer")
+    with pytest.raises(ZooError, match="no D2 head"):
+        make(BiGAN, joint_scores="separate", inversion="z_adv", inversion_weight=1.0)
+    with pytest.raises(ZooError, match="unknown joint_scores"):
+        make(BiGAN, joint_scores="both")
+
+
 def test_adversarial_inversion_shares_all_but_the_final_layer():
     model = make(BiGAN, inversion="x_adv", inversion_weight=1.0)
     heads = [
