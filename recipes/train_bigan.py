@@ -172,6 +172,10 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         fusion = {"joint_fusion": "every_layer"}  # seed 000 A.3.2
     if args.encoder_norm is not None:
         fusion["encoder_norm"] = args.encoder_norm
+    if args.joint_scores == "separate" and fusion.get("joint_fusion", "late") != "late":
+        raise ZooError(f"--joint-scores separate needs --joint-fusion late, not {fusion['joint_fusion']}")
+    if args.joint_scores == "separate" and args.variant in ("bigan_x_adv", "bigan_z_adv"):
+        raise ZooError(f"--joint-scores separate does not apply to --variant {args.variant} (its D2 head)")
     if args.joint_scores is not None:
         fusion["joint_scores"] = args.joint_scores
     if args.joint_dropout is not None:

@@ -227,10 +227,10 @@ def build_joint_discriminator(
     check_dropout(dropout)
     if int(heads) < 1:
         raise ZooError(f"heads must be >= 1, got {heads}")
-    if separate_scores and (
-        fusion != "late" or _is_mlp(architecture, resolution, channels, latent_dim, width)
-    ):
-        raise ZooError(f"separate scores need the image joint discriminator with late fusion, not {fusion!r}")
+    if separate_scores and _is_mlp(architecture, resolution, channels, latent_dim, width):
+        raise ZooError("separate scores need the image (dcgan) joint discriminator, not the mlp one")
+    if separate_scores and fusion != "late":
+        raise ZooError(f"separate scores need the joint discriminator with late fusion, not {fusion!r}")
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
         if dropout:
             raise ZooError("dropout applies to the image (dcgan) joint discriminators, not the mlp one")
@@ -320,7 +320,8 @@ def _late_fusion_joint_discriminator(
     s_xz = θ_xzᵀ J(f_x, f_z) as three columns, with J two SN FC(512·w) -> LeakyReLU layers
     (BigBiGAN's J is an MLP). A loss on each score gives the joint score its own gradient;
     in the single logit above one unit-norm (spectrally normalised) weight vector is shared
-    by f_x, f_z and f_xz, and D can spend it on the image features alone.
+    by f_x, f_z and f_xz, and D can spend it on the image features alone. J has one layer
+    more than f_xz above, so the option changes D's depth as well as its loss.
     """
     sn = lambda layer: _sn(layer, spectral_norm)  # noqa: E731
     units = scaled(512, width)

@@ -145,11 +145,21 @@ def test_joint_dropout_flag_reaches_every_variant_and_is_absent_by_default():
 
 
 def test_joint_scores_flag_reaches_the_model_and_is_absent_by_default():
+    from zoo.errors import ZooError
+
     for variant in ("bigan", "bigan_x_ae", "mdgan"):
         module, args, s = _settings(["--variant", variant, "--joint-scores", "separate"])
         assert module.model_kwargs(args, s)["joint_scores"] == "separate"
         module, args, s = _settings(["--variant", variant])
         assert "joint_scores" not in module.model_kwargs(args, s)
+    for argv, match in (
+        (["--variant", "bigan", "--preset", "paper"], "needs --joint-fusion late, not every_layer"),
+        (["--variant", "bigan", "--joint-fusion", "late_bilinear"], "needs --joint-fusion late"),
+        (["--variant", "bigan_z_adv"], "does not apply to --variant bigan_z_adv"),
+    ):
+        module, args, s = _settings([*argv, "--joint-scores", "separate"])
+        with pytest.raises(ZooError, match=match):
+            module.model_kwargs(args, s)
 
 
 def test_encoder_norm_reaches_every_variant_and_the_model_and_is_absent_by_default():

@@ -236,6 +236,13 @@ def test_separate_scores_give_each_head_a_unary_x_a_unary_z_and_a_joint_score():
         28, 1, 8, width=1 / 16, fusion="late", heads=2, separate_scores=True
     )
     assert two.output.shape[-1] == 6
+    # head 1 in columns 3..5, laid out as head 0: s_x, s_z, s_xz
+    a, b, c = (two(pair, training=False).numpy() for pair in ([x, z], [x, z2], [x2, z]))
+    np.testing.assert_array_equal(a[:, 3], b[:, 3])  # s_x of head 1: x only
+    np.testing.assert_array_equal(a[:, 4], c[:, 4])  # s_z of head 1: z only
+    assert not np.allclose(a[:, 3], c[:, 3]) and not np.allclose(a[:, 4], b[:, 4])
     for fusion in ("every_layer", "late_bilinear"):
         with pytest.raises(ZooError, match="late fusion"):
             networks.build_joint_discriminator(28, 1, 8, width=1 / 16, fusion=fusion, separate_scores=True)
+    with pytest.raises(ZooError, match="not the mlp one"):
+        networks.build_joint_discriminator(1, 2, 2, width=0.25, architecture="mlp", separate_scores=True)

@@ -18,6 +18,7 @@ from zoo.models.inversion import INVERSIONS
 
 VARIANTS = {
     "bigan": (BiGAN, {}),
+    "bigan_separate_scores": (BiGAN, {"joint_scores": "separate"}),
     **{f"bigan_{i}": (BiGAN, {"inversion": i, "inversion_weight": 1.0}) for i in INVERSIONS},
     "mdgan": (MDGAN, {}),
     "p_mdgan": (PMDGAN, {"norm_hold_steps": 1, "norm_update_every": 1}),
@@ -226,6 +227,7 @@ def test_separate_scores_train_each_score_and_g_and_e_see_their_sum(tiny_images)
     assert got["e"] == pytest.approx(float(softplus(real.sum(1)).mean()), rel=1e-4)
     config = model.get_config()
     assert config["joint_scores"] == "separate" and BiGAN.from_config(config).get_config() == config
+    assert BiGAN.from_config(config).discriminator.output.shape[-1] == 3
     assert make(MDGAN).joint_scores == "summed"  # the default: one logit
     with pytest.raises(ZooError, match="needs joint_fusion='late'"):
         make(BiGAN, joint_scores="separate", joint_fusion="every_layer")
@@ -233,6 +235,8 @@ def test_separate_scores_train_each_score_and_g_and_e_see_their_sum(tiny_images)
         make(BiGAN, joint_scores="separate", inversion="z_adv", inversion_weight=1.0)
     with pytest.raises(ZooError, match="unknown joint_scores"):
         make(BiGAN, joint_scores="both")
+    with pytest.raises(ZooError, match="not the mlp ones"):
+        BiGAN(resolution=1, channels=2, latent_dim=2, architecture="mlp", joint_scores="separate")
 
 
 def test_adversarial_inversion_shares_all_but_the_final_layer():
