@@ -35,7 +35,10 @@ class AlphaGAN(AdversarialModel):
     ``cpu`` preset stops after 2 000 steps, not the paper's 100 000: there the samples scored
     FID 18.3 ± 6.3 over seeds 0-2, against 24.6 for seed 0 after 5 000 steps at 2e-4 (the
     old default, ``ed5f2a3``), while E's 1-NN score stays at its untrained level (README,
-    "α-GAN's rate"; ``recipes/results/alpha_gan_rate/``).
+    "α-GAN's rate"; ``recipes/results/alpha_gan_rate/``). λ stays 10: a larger λ raised E's
+    1-NN score and cost the samples (zoo table, cpu preset: λ 50 on seed 0 1-NN 0.768 against
+    0.753, FID 47.0 against 12.7; λ 20 on seeds 0-1 1-NN 0.754 / 0.757 against 0.753 / 0.741,
+    FID 23.7 / 31.3 against 12.7 / 27.1; README, "α-GAN's λ").
 
     Networks: SN-DCGAN generator, encoder and discriminator (``zoo.networks``; or the MLPs
     for 2-D points) and C, an MLP of 3 x 750 leaky-ReLU units (H.4).
