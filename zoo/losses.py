@@ -29,10 +29,8 @@ def separate_scores_discriminator_loss(real_scores: tf.Tensor, fake_scores: tf.T
     """BigBiGAN's discriminator loss (Donahue & Simonyan 2019 §2) in the non-saturating
     form: ``ns_discriminator_loss`` of each score column k (s_x, s_z, s_xz), summed,
     sum_k E[-log sigmoid(s_k(real))] + E[-log(1 - sigmoid(s_k(fake)))]. Inputs [B, K]."""
-    per_score = tf.reduce_mean(tf.nn.softplus(-_f32(real_scores)), axis=0) + tf.reduce_mean(
-        tf.nn.softplus(_f32(fake_scores)), axis=0
-    )
-    return tf.reduce_sum(per_score)
+    columns = range(real_scores.shape[-1])
+    return tf.add_n([ns_discriminator_loss(real_scores[:, k], fake_scores[:, k]) for k in columns])
 
 
 def ns_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
