@@ -15,9 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 from zoo.models.ive_gan import IVEGAN
 from zoo.networks import IVE_MNIST, IVE_SAMPLE_DISCRIMINATORS
 from zoo.recipe import Recipe, positive_int, run
-from zoo.transforms import DATASET_TRANSFORMS, TRANSFORMS
+from zoo.transforms import DATASET_TRANSFORMS, SHIFT_INTERPOLATIONS, TRANSFORMS
 
 DEFAULT_PRIOR = "gaussian"
+DEFAULT_TRANSFORM_SCALE = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=[t for t in TRANSFORMS if t != "shift"],
         default=None,
         help="invariance transformation T (default: digits for (Fashion-)MNIST, photos otherwise)",
+    )
+    parser.add_argument(
+        "--transform-scale",
+        type=float,
+        default=None,
+        help="fraction of the paper's shift, rotation and colour ranges in T, in (0, 1] "
+        f"(default {DEFAULT_TRANSFORM_SCALE}; --preset paper: 1)",
+    )
+    parser.add_argument(
+        "--shift-interpolation",
+        choices=list(SHIFT_INTERPOLATIONS),
+        default="nearest",
+        help="T's shifts by whole pixels (nearest, default) or by fractions that blur (bilinear)",
     )
     parser.add_argument(
         "--architecture",
@@ -54,6 +68,10 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     return {
         "noise_dim": args.noise_dim,
         "transform": args.transform or DATASET_TRANSFORMS[settings["dataset"]],
+        "transform_scale": (1.0 if settings.get("preset") == "paper" else DEFAULT_TRANSFORM_SCALE)
+        if args.transform_scale is None
+        else args.transform_scale,
+        "shift_interpolation": args.shift_interpolation,
         "architecture": args.architecture,
         "sample_discriminator": args.sample_discriminator,
         "prior": args.prior or ("uniform" if settings.get("preset") == "paper" else DEFAULT_PRIOR),

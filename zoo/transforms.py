@@ -10,6 +10,13 @@ Seed 002 defines T per dataset:
   "small" without numbers).
 - ``shift`` (§4.1, eq. 4, 2-D points): T(x) = x + t, t ~ N(0, Σ/2) for mixture components
   N(μ_k, Σ); ``shift_stddev`` is the per-coordinate std of t, σ/√2 for Σ = σ² I.
+
+``scale`` multiplies the image transforms' ranges (shifts, rotations and colour jitter;
+1 is the paper's). ``shift_interpolation`` samples the shifted image: ``"nearest"`` moves
+it by whole pixels (the paper's "shifts up to 4 pixels" say nothing finer), ``"bilinear"``
+by any fraction, which blurs it. On Fashion-MNIST's 10 000 test images the shipped domain
+extractor puts the paper's digits T at FID(T(x), x) 64.4 with bilinear and 47.7 with
+nearest shifts; at ``scale=0.25`` (shifts up to 1 pixel, rotations up to 5°) 26.3 and 9.6.
 """
 
 from __future__ import annotations
@@ -20,17 +27,32 @@ from keras import layers
 from zoo.errors import ZooError
 
 TRANSFORMS = ("digits", "photos", "shift")
+SHIFT_INTERPOLATIONS = ("nearest", "bilinear")
 DATASET_TRANSFORMS = {"fashion_mnist": "digits", "mnist": "digits", "cifar10": "photos", "celeb_a": "photos"}
 ROTATION = 20.0 / 360.0  # Keras' RandomRotation factor is a fraction of a full turn
 
 
 def build_transform(
-    kind: str, resolution: int, channels: int, shift_stddev: float = 0.0, seed: int | None = None
+    kind: str,
+    resolution: int,
+    channels: int,
+    shift_stddev: float = 0.0,
+    seed: int | None = None,
+    scale: float = 1.0,
+    shift_interpolation: str = "nearest",
 ) -> keras.Sequential:
     """T as a ``keras.Sequential`` of random layers; they act only when called with
     ``training=True``. Inputs are images [B, H, W, C] in [0, 1] (or points [B, d])."""
     if kind not in TRANSFORMS:
         raise ZooError(f"unknown transform {kind!r}; expected one of {', '.join(TRANSFORMS)}")
+    if shift_interpolation not in SHIFT_INTERPOLATIONS:
+        raise ZooError(
+            f"unknown shift interpolation {shift_interpolation!r}; expected one of {', '.join(SHIFT_INTERPOLATIONS)}"
+        )
+    if not 0.0 < float(scale) <= 1.0:
+        raise ZooError(f"the transform scale must be in (0, 1], got {scale}")
+    if kind == "shift" and float(scale) != 1.0:
+        raise ZooError("the shift transform's size is shift_stddev; leave the transform scale at 1")
     seeds = iter(range(seed, seed + 10)) if seed is not None else iter([None] * 10)
     if kind == "shift":
         if not float(shift_stddev) > 0:
@@ -40,22 +62,27 @@ def build_transform(
         )
     if resolution < 8:
         raise ZooError(f"the {kind} transform needs images; got resolution {resolution}")
+    rotation, interpolation = scale * ROTATION, shift_interpolation
     if kind == "digits":
-        shift = 4.0 / resolution
+        shift = scale * 4.0 / resolution
         steps = [
-            layers.RandomTranslation(shift, shift, fill_mode="constant", seed=next(seeds)),
-            layers.RandomRotation(ROTATION, fill_mode="constant", seed=next(seeds)),
+            layers.RandomTranslation(
+                shift, shift, fill_mode="constant", interpolation=interpolation, seed=next(seeds)
+            ),
+            layers.RandomRotation(rotation, fill_mode="constant", seed=next(seeds)),
         ]
     else:
         if channels != 3:
             raise ZooError(f"the photos transform jitters hue and needs 3 channels, got {channels}")
-        shift = 20.0 / 128.0
+        shift = scale * 20.0 / 128.0
         steps = [
-            layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=next(seeds)),
-            layers.RandomRotation(ROTATION, fill_mode="reflect", seed=next(seeds)),
+            layers.RandomTranslation(
+                shift, shift, fill_mode="reflect", interpolation=interpolation, seed=next(seeds)
+            ),
+            layers.RandomRotation(rotation, fill_mode="reflect", seed=next(seeds)),
             layers.RandomFlip("horizontal", seed=next(seeds)),
-            layers.RandomBrightness(0.1, value_range=(0.0, 1.0), seed=next(seeds)),
-            layers.RandomContrast(0.1, value_range=(0.0, 1.0), seed=next(seeds)),
-            layers.RandomHue(0.05, value_range=(0.0, 1.0), seed=next(seeds)),
+            layers.RandomBrightness(scale * 0.1, value_range=(0.0, 1.0), seed=next(seeds)),
+            layers.RandomContrast(scale * 0.1, value_range=(0.0, 1.0), seed=next(seeds)),
+            layers.RandomHue(scale * 0.05, value_range=(0.0, 1.0), seed=next(seeds)),
         ]
     return keras.Sequential([keras.Input((resolution, resolution, channels)), *steps], name="transform")

@@ -82,6 +82,8 @@ class IVEGAN(AdversarialModel):
         noise_dim: int = 4,
         transform: str = "digits",
         shift_stddev: float = 0.0,
+        transform_scale: float = 1.0,
+        shift_interpolation: str = "nearest",
         prior: str = "gaussian",
         sample_discriminator: str = "shared",
         **kwargs,
@@ -96,9 +98,13 @@ class IVEGAN(AdversarialModel):
         self.noise_dim = int(noise_dim)
         self.transform_kind = transform
         self.shift_stddev = float(shift_stddev)
+        self.transform_scale = float(transform_scale)
+        self.shift_interpolation = shift_interpolation
         arch = self.architecture
         res, ch, d, w = self.resolution, self.channels, self.latent_dim, self.width
-        self.transform = transforms.build_transform(transform, res, ch, shift_stddev, self.seed)
+        self.transform = transforms.build_transform(
+            transform, res, ch, shift_stddev, self.seed, self.transform_scale, shift_interpolation
+        )
         self.decoder = networks.build_ive_generator(res, ch, self.noise_dim, d, w, "decoder", arch)
         self.encoder = networks.build_ive_encoder(res, ch, d, w, arch, tanh=prior == "uniform")
         self.discriminator = networks.build_ive_discriminator(
@@ -181,6 +187,8 @@ class IVEGAN(AdversarialModel):
             "noise_dim": self.noise_dim,
             "transform": self.transform_kind,
             "shift_stddev": self.shift_stddev,
+            "transform_scale": self.transform_scale,
+            "shift_interpolation": self.shift_interpolation,
             "prior": self.prior,
             "sample_discriminator": self.sample_discriminator,
         }
