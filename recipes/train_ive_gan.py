@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 from zoo.models.ive_gan import IVEGAN
 from zoo.networks import IVE_MNIST, IVE_SAMPLE_DISCRIMINATORS
-from zoo.recipe import Recipe, positive_int, run
+from zoo.recipe import Recipe, positive_float, positive_int, run
 from zoo.transforms import DATASET_TRANSFORMS, SHIFT_INTERPOLATIONS, TRANSFORMS
 
 DEFAULT_PRIOR = "gaussian"
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--transform-scale",
-        type=float,
+        type=positive_float,
         default=None,
         help="fraction of the paper's shift, rotation and colour ranges in T, in (0, 1] "
         f"(default {DEFAULT_TRANSFORM_SCALE}; --preset paper: 1)",
@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shift-interpolation",
         choices=list(SHIFT_INTERPOLATIONS),
-        default="nearest",
-        help="T's shifts by whole pixels (nearest, default) or by fractions that blur (bilinear)",
+        default="bilinear",
+        help="T's shifts by whole pixels (nearest) or by fractions that blur (bilinear, Keras' and the default)",
     )
     parser.add_argument(
         "--architecture",

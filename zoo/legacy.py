@@ -25,7 +25,7 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "prior": "gaussian",  # IVE-GAN and the VAE: N(0, I) (and IVE-GAN's unbounded encoder) before the option
     "sample_discriminator": "shared",  # IVE-GAN: D' a head on D_enc (App. B), before the option
     "transform_scale": 1.0,  # IVE-GAN: the paper's shift and rotation ranges, before the option
-    "shift_interpolation": "bilinear",  # IVE-GAN: Keras' default (sub-pixel, blurring) shifts before
+    "shift_interpolation": "bilinear",  # IVE-GAN: Keras' sub-pixel (blurring) shifts, before the option
 }
 
 

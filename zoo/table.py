@@ -48,8 +48,6 @@ class Entry:
 
 
 INVERSIONS = ("x_ae", "z_ae", "x_adv", "z_adv")
-# IVE-GAN's T before the scale and interpolation options: seed 002's ranges, sub-pixel shifts
-OLD_IVE_TRANSFORM = ("--transform-scale", "1", "--shift-interpolation", "bilinear")
 ENTRIES: dict[str, Entry] = {
     "gan": Entry("gan"),
     "dcgan": Entry("dcgan"),
@@ -124,10 +122,23 @@ ENTRIES: dict[str, Entry] = {
     "ive_gan_small_transform": Entry(
         "ive_gan", ("--transform-scale", "0.25", "--shift-interpolation", "nearest")
     ),
+    # the same small T with D' as its own SN-DCGAN discriminator: the small T's reconstructions
+    # with the separate D''s sample recall
+    "ive_gan_small_transform_separate_d": Entry(
+        "ive_gan",
+        (
+            "--transform-scale",
+            "0.25",
+            "--shift-interpolation",
+            "nearest",
+            "--sample-discriminator",
+            "separate",
+        ),
+    ),
     # seed 002's U(-1, 1) prior with a tanh-ended encoder, against the zoo's N(0, I)
-    "ive_gan_uniform": Entry("ive_gan", ("--prior", "uniform", *OLD_IVE_TRANSFORM)),
+    "ive_gan_uniform": Entry("ive_gan", ("--prior", "uniform")),
     # D' as its own SN-DCGAN discriminator, not a head on D's shared embedding
-    "ive_gan_separate_d": Entry("ive_gan", ("--sample-discriminator", "separate", *OLD_IVE_TRANSFORM)),
+    "ive_gan_separate_d": Entry("ive_gan", ("--sample-discriminator", "separate")),
 }
 
 # Metrics of a table row: key in the evaluation -> column title.

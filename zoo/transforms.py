@@ -39,7 +39,7 @@ def build_transform(
     shift_stddev: float = 0.0,
     seed: int | None = None,
     scale: float = 1.0,
-    shift_interpolation: str = "nearest",
+    shift_interpolation: str = "bilinear",
 ) -> keras.Sequential:
     """T as a ``keras.Sequential`` of random layers; they act only when called with
     ``training=True``. Inputs are images [B, H, W, C] in [0, 1] (or points [B, d])."""

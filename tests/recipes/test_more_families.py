@@ -13,11 +13,15 @@ from zoo.recipe import run as run_recipe
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def recipe(name: str):
+def recipe_module(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "recipes" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.RECIPE
+    return module
+
+
+def recipe(name: str):
+    return recipe_module(name).RECIPE
 
 
 def test_vae_recipe_trains_writes_grids_and_exports_encoder_and_decoder(tmp_path, monkeypatch):
@@ -229,6 +233,36 @@ def test_ive_gan_prior_per_preset_and_flag(preset, flags, prior):
     ive = recipe("train_ive_gan")
     args = build_parser(ive).parse_args(flags)
     assert ive.model_kwargs(args, {"dataset": "fashion_mnist", "preset": preset})["prior"] == prior
+
+
+@pytest.mark.parametrize(
+    "preset, flags, scale, interpolation",
+    [
+        ("cpu", [], None, "bilinear"),  # None: the recipe's default scale
+        ("paper", [], 1.0, "bilinear"),  # seed 002's ranges
+        ("cpu", ["--transform-scale", "0.5", "--shift-interpolation", "nearest"], 0.5, "nearest"),
+        ("paper", ["--transform-scale", "0.25"], 0.25, "bilinear"),
+    ],
+)
+def test_ive_gan_transform_per_preset_and_flag(preset, flags, scale, interpolation):
+    from zoo.recipe import build_parser
+
+    module = recipe_module("train_ive_gan")
+    ive = module.RECIPE
+    args = build_parser(ive).parse_args(flags)
+    kwargs = ive.model_kwargs(args, {"dataset": "fashion_mnist", "preset": preset})
+    assert kwargs["transform_scale"] == (module.DEFAULT_TRANSFORM_SCALE if scale is None else scale)
+    assert kwargs["shift_interpolation"] == interpolation
+
+
+def test_ive_gan_transform_scale_above_one_is_a_one_line_error_that_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = run_recipe(
+        recipe("train_ive_gan"), ["--preset", "tiny", "--transform-scale", "1.5", "--out", str(out)]
+    )
+    assert code == 1 and not out.exists()
+    err = capsys.readouterr().err.strip()
+    assert err == "error: the transform scale must be in (0, 1], got 1.5"
 
 
 def test_wgan_gp_cpu_preset_steps_apply_to_the_cpu_preset_only_and_flags_override_them():

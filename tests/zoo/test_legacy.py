@@ -26,6 +26,9 @@ def test_missing_keys_take_the_value_old_runs_trained_with_where_the_family_take
         "encoder_norm": "layer",
     }
     assert "cycle_critic_weight" not in gan  # no inversion loss
+    ive = legacy.with_legacy_defaults(family_class("ive_gan"), {"latent_dim": 8})
+    assert (ive["transform_scale"], ive["shift_interpolation"]) == (1.0, "bilinear")  # the paper's T
+    assert "transform_scale" not in bigan
 
 
 def test_load_run_rebuilds_an_old_bigan_with_its_old_networks(tmp_path):

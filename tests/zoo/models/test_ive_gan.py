@@ -148,6 +148,18 @@ def test_a_separate_sample_discriminator_does_not_read_the_shared_embedding(mode
     assert IVEGAN.from_config(model.get_config()).sample_discriminator == mode
 
 
+def test_transform_scale_and_interpolation_reach_t_and_round_trip():
+    model = make(transform_scale=0.25, shift_interpolation="bilinear")
+    shift = next(
+        layer for layer in model.transform.layers if isinstance(layer, keras.layers.RandomTranslation)
+    )
+    assert shift.height_factor == pytest.approx(1 / 28) and shift.interpolation == "bilinear"
+    config = IVEGAN.from_config(model.get_config()).get_config()
+    assert (config["transform_scale"], config["shift_interpolation"]) == (0.25, "bilinear")
+    default = make().transform.layers[0]
+    assert default.height_factor == pytest.approx(4 / 28) and default.interpolation == "bilinear"
+
+
 def test_bad_arguments():
     with pytest.raises(ZooError, match="gp_weight"):
         IVEGAN(**TINY, gp_weight=1.0)
@@ -161,6 +173,10 @@ def test_bad_arguments():
         IVEGAN(**{**TINY, "resolution": 64}, architecture="ive_mnist")
     with pytest.raises(ZooError, match="unknown architecture"):
         IVEGAN(**TINY, architecture="resnet")
+    with pytest.raises(ZooError, match="transform scale must be in"):
+        IVEGAN(**TINY, transform_scale=2.0)
+    with pytest.raises(ZooError, match="unknown shift interpolation"):
+        IVEGAN(**TINY, shift_interpolation="area")
     with pytest.raises(ZooError, match="unknown sample_discriminator 'both'"):
         IVEGAN(**TINY, sample_discriminator="both")
     with pytest.raises(ZooError, match="needs the dcgan architecture"):
