@@ -18,7 +18,6 @@ from zoo.recipe import Recipe, positive_float, positive_int, run
 from zoo.transforms import DATASET_TRANSFORMS, SHIFT_INTERPOLATIONS, TRANSFORMS
 
 DEFAULT_PRIOR = "gaussian"
-DEFAULT_TRANSFORM_SCALE = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,9 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--transform-scale",
         type=positive_float,
-        default=None,
-        help="fraction of the paper's shift, rotation and colour ranges in T, in (0, 1] "
-        f"(default {DEFAULT_TRANSFORM_SCALE}; --preset paper: 1)",
+        default=1.0,
+        help="T's shift, rotation and colour ranges as a fraction of seed 002's, in (0, 1] (default 1)",
     )
     parser.add_argument(
         "--shift-interpolation",
@@ -68,9 +66,7 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     return {
         "noise_dim": args.noise_dim,
         "transform": args.transform or DATASET_TRANSFORMS[settings["dataset"]],
-        "transform_scale": (1.0 if settings.get("preset") == "paper" else DEFAULT_TRANSFORM_SCALE)
-        if args.transform_scale is None
-        else args.transform_scale,
+        "transform_scale": args.transform_scale,
         "shift_interpolation": args.shift_interpolation,
         "architecture": args.architecture,
         "sample_discriminator": args.sample_discriminator,

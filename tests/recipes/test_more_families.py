@@ -13,15 +13,11 @@ from zoo.recipe import run as run_recipe
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def recipe_module(name: str):
+def recipe(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "recipes" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
-
-
-def recipe(name: str):
-    return recipe_module(name).RECIPE
+    return module.RECIPE
 
 
 def test_vae_recipe_trains_writes_grids_and_exports_encoder_and_decoder(tmp_path, monkeypatch):
@@ -238,8 +234,8 @@ def test_ive_gan_prior_per_preset_and_flag(preset, flags, prior):
 @pytest.mark.parametrize(
     "preset, flags, scale, interpolation",
     [
-        ("cpu", [], None, "bilinear"),  # None: the recipe's default scale
-        ("paper", [], 1.0, "bilinear"),  # seed 002's ranges
+        ("cpu", [], 1.0, "bilinear"),  # seed 002's ranges and Keras' sub-pixel shifts
+        ("paper", [], 1.0, "bilinear"),
         ("cpu", ["--transform-scale", "0.5", "--shift-interpolation", "nearest"], 0.5, "nearest"),
         ("paper", ["--transform-scale", "0.25"], 0.25, "bilinear"),
     ],
@@ -247,12 +243,10 @@ def test_ive_gan_prior_per_preset_and_flag(preset, flags, prior):
 def test_ive_gan_transform_per_preset_and_flag(preset, flags, scale, interpolation):
     from zoo.recipe import build_parser
 
-    module = recipe_module("train_ive_gan")
-    ive = module.RECIPE
+    ive = recipe("train_ive_gan")
     args = build_parser(ive).parse_args(flags)
     kwargs = ive.model_kwargs(args, {"dataset": "fashion_mnist", "preset": preset})
-    assert kwargs["transform_scale"] == (module.DEFAULT_TRANSFORM_SCALE if scale is None else scale)
-    assert kwargs["shift_interpolation"] == interpolation
+    assert (kwargs["transform_scale"], kwargs["shift_interpolation"]) == (scale, interpolation)
 
 
 def test_ive_gan_transform_scale_above_one_is_a_one_line_error_that_writes_nothing(tmp_path, capsys):
