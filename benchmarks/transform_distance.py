@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -23,24 +24,43 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from zoo import data, evaluation, extractors, metrics, transforms  # noqa: E402
+from zoo.table import git_commit  # noqa: E402
 
 
 def distances(
-    x: np.ndarray, labels: np.ndarray, kind: str, scale: float, interpolation: str, extractor, seed: int = 0
+    x: np.ndarray,
+    features: np.ndarray,
+    labels: np.ndarray,
+    kind: str,
+    scale: float,
+    interpolation: str,
+    extractor: extractors.Extractor,
+    seed: int = 0,
 ) -> dict:
-    """FID(T(x), x), class agreement of T(x) with x's labels and PSNR(x, T(x)) for one T."""
+    """FID(T(x), x) (``features``: x's), class agreement of T(x) with x's labels and
+    PSNR(x, T(x)) for one T."""
     t = transforms.build_transform(
         kind, x.shape[1], x.shape[3], seed=seed, scale=scale, shift_interpolation=interpolation
     )
     tx = metrics.batched(lambda b: np.asarray(t(b, training=True)), x)
-    (fx, _), (ftx, ltx) = extractor(x), extractor(tx)
+    ftx, ltx = extractor(tx)
     return {
         "scale": scale,
         "shift_interpolation": interpolation,
-        "fid_t_x": evaluation.frechet_distance(ftx, fx),
+        "fid_t_x": evaluation.frechet_distance(ftx, features),
         "class_agreement": evaluation.class_agreement(ltx, labels),
         "psnr": float(np.mean(metrics.psnr(x, tx))),
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else the platform's machine type."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.machine()
 
 
 def main() -> int:
@@ -52,19 +72,21 @@ def main() -> int:
     x = data.test_images("fashion_mnist", args.images)
     labels = data.labels("fashion_mnist", "test")[: len(x)]
     extractor = extractors.load_domain_extractor()
+    real, logits = extractor(x)
     rows = []
     for scale in (float(s) for s in args.scales.split(",")):
         for interpolation in transforms.SHIFT_INTERPOLATIONS:
-            row = distances(x, labels, "digits", scale, interpolation, extractor)
+            row = distances(x, real, labels, "digits", scale, interpolation, extractor)
             rows.append(row)
             print(
                 f"scale {scale:<6} {interpolation:<8} FID(T(x), x) {row['fid_t_x']:6.2f}  "
                 f"class agreement {row['class_agreement']:.3f}  PSNR {row['psnr']:.2f} dB",
                 flush=True,
             )
-    real, logits = extractor(x)
     half = len(real) // 2
     result = {
+        "commit": git_commit(),
+        "machine": cpu_model(),
         "class_agreement_x": evaluation.class_agreement(logits, labels),
         "dataset": "fashion_mnist",
         "transform": "digits",

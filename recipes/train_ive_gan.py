@@ -32,13 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--transform-scale",
         type=positive_float,
         default=1.0,
-        help="T's shift, rotation and colour ranges as a fraction of seed 002's, in (0, 1] (default 1)",
+        help="T's shift and rotation ranges (and colour jitter) as a fraction of seed 002's, "
+        "in (0, 1] (default 1)",
     )
     parser.add_argument(
         "--shift-interpolation",
         choices=list(SHIFT_INTERPOLATIONS),
         default="bilinear",
-        help="T's shifts by whole pixels (nearest) or by fractions that blur (bilinear, Keras' and the default)",
+        help="T's shifts by whole pixels (nearest) or by fractions that blur "
+        "(bilinear, Keras' and the default)",
     )
     parser.add_argument(
         "--architecture",

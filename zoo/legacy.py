@@ -24,7 +24,7 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "encoder_norm": "layer",  # BiGAN family: seed 000's layer-norm encoder, before the option
     "prior": "gaussian",  # IVE-GAN and the VAE: N(0, I) (and IVE-GAN's unbounded encoder) before the option
     "sample_discriminator": "shared",  # IVE-GAN: D' a head on D_enc (App. B), before the option
-    "transform_scale": 1.0,  # IVE-GAN: the paper's shift and rotation ranges, before the option
+    "transform_scale": 1.0,  # IVE-GAN: T's full ranges, before the option
     "shift_interpolation": "bilinear",  # IVE-GAN: Keras' sub-pixel (blurring) shifts, before the option
 }
 

@@ -48,6 +48,9 @@ class Entry:
 
 
 INVERSIONS = ("x_ae", "z_ae", "x_adv", "z_adv")
+# IVE-GAN's T at a quarter of seed 002's ranges (shifts up to 1 pixel, rotations up to 5°),
+# shifted by whole pixels ("IVE-GAN's T" in the README)
+SMALL_IVE_TRANSFORM = ("--transform-scale", "0.25", "--shift-interpolation", "nearest")
 ENTRIES: dict[str, Entry] = {
     "gan": Entry("gan"),
     "dcgan": Entry("dcgan"),
@@ -117,23 +120,12 @@ ENTRIES: dict[str, Entry] = {
     # λ_x at the 5 000 steps of the other families' cpu preset
     "age_lambda_100": Entry("age", ("--lambda", "100", "--steps", "5000")),
     "ive_gan": Entry("ive_gan"),
-    # T at a quarter of seed 002's ranges (shifts up to 1 pixel, rotations up to 5°), moved by
-    # whole pixels: FID(T(x), x) 9.8 against the paper's T's 64.0 (zoo.transforms)
-    "ive_gan_small_transform": Entry(
-        "ive_gan", ("--transform-scale", "0.25", "--shift-interpolation", "nearest")
-    ),
-    # the same small T with D' as its own SN-DCGAN discriminator: the small T's reconstructions
-    # with the separate D''s sample recall
+    # a T that moves the data less, for reconstructions closer to x
+    "ive_gan_small_transform": Entry("ive_gan", SMALL_IVE_TRANSFORM),
+    # the small T with D' as its own SN-DCGAN discriminator: aims at the small T's
+    # reconstructions with the separate D''s sample recall
     "ive_gan_small_transform_separate_d": Entry(
-        "ive_gan",
-        (
-            "--transform-scale",
-            "0.25",
-            "--shift-interpolation",
-            "nearest",
-            "--sample-discriminator",
-            "separate",
-        ),
+        "ive_gan", (*SMALL_IVE_TRANSFORM, "--sample-discriminator", "separate")
     ),
     # seed 002's U(-1, 1) prior with a tanh-ended encoder, against the zoo's N(0, I)
     "ive_gan_uniform": Entry("ive_gan", ("--prior", "uniform")),

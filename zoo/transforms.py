@@ -6,19 +6,17 @@ Seed 002 defines T per dataset:
   the background).
 - ``photos`` (§4.3, CelebA at 128 px; used for CIFAR-10 too): shifts of up to 20/128 of
   the side, rotations of up to 20°, random horizontal flips and small random changes of
-  brightness, contrast and hue (± 0.1, ± 0.1 and 0.05 of Keras' factors: the paper says
-  "small" without numbers).
+  brightness, contrast and hue (Keras' factors 0.1, 0.1 and 0.05; the paper says "small"
+  without numbers; Keras' ``RandomContrast`` with one factor only raises the contrast).
 - ``shift`` (§4.1, eq. 4, 2-D points): T(x) = x + t, t ~ N(0, Σ/2) for mixture components
   N(μ_k, Σ); ``shift_stddev`` is the per-coordinate std of t, σ/√2 for Σ = σ² I.
 
-``scale`` multiplies the image transforms' ranges (shifts, rotations and colour jitter;
-1 is the paper's). ``shift_interpolation`` samples the shifted image: ``"nearest"`` moves
-it by whole pixels (the paper's "shifts up to 4 pixels" say nothing finer), ``"bilinear"``
-by any fraction, which blurs it (Keras' default, and ours). On Fashion-MNIST's 10 000 test
-images the shipped domain extractor puts the paper's digits T at FID(T(x), x) 64.0 with
-bilinear and 47.3 with nearest shifts; at ``scale=0.25`` (shifts up to 1 pixel, rotations up
-to 5°) 26.4 and 9.8 (``benchmarks/transform_distance.py``,
-``recipes/results/ive_gan_transforms/``).
+``scale`` multiplies the image transforms' ranges: shifts, rotations and the colour
+jitter's factors (1: the ranges above; flips stay all or none). ``shift_interpolation``
+samples the shifted image: ``"nearest"`` moves it by whole pixels (a shift drawn within
+half a pixel of 0 is none), ``"bilinear"`` (Keras' default, and ours) by any fraction,
+which blurs it. Rotations always interpolate bilinearly. How far each T moves the data:
+``benchmarks/transform_distance.py`` and the README's "IVE-GAN's T".
 """
 
 from __future__ import annotations
@@ -49,12 +47,16 @@ def build_transform(
         raise ZooError(f"unknown transform {kind!r}; expected one of {', '.join(TRANSFORMS)}")
     if shift_interpolation not in SHIFT_INTERPOLATIONS:
         raise ZooError(
-            f"unknown shift interpolation {shift_interpolation!r}; expected one of {', '.join(SHIFT_INTERPOLATIONS)}"
+            f"unknown shift interpolation {shift_interpolation!r}; "
+            f"expected one of {', '.join(SHIFT_INTERPOLATIONS)}"
         )
-    if not 0.0 < float(scale) <= 1.0:
+    scale = float(scale)
+    if not 0.0 < scale <= 1.0:
         raise ZooError(f"the transform scale must be in (0, 1], got {scale}")
-    if kind == "shift" and float(scale) != 1.0:
-        raise ZooError("the shift transform's size is shift_stddev; leave the transform scale at 1")
+    if kind == "shift" and (scale != 1.0 or shift_interpolation != "bilinear"):
+        raise ZooError(
+            "the shift transform's size is shift_stddev; leave the transform scale and shift interpolation alone"
+        )
     seeds = iter(range(seed, seed + 10)) if seed is not None else iter([None] * 10)
     if kind == "shift":
         if not float(shift_stddev) > 0:
@@ -64,12 +66,12 @@ def build_transform(
         )
     if resolution < 8:
         raise ZooError(f"the {kind} transform needs images; got resolution {resolution}")
-    rotation, interpolation = scale * ROTATION, shift_interpolation
+    rotation = scale * ROTATION
     if kind == "digits":
         shift = scale * 4.0 / resolution
         steps = [
             layers.RandomTranslation(
-                shift, shift, fill_mode="constant", interpolation=interpolation, seed=next(seeds)
+                shift, shift, fill_mode="constant", interpolation=shift_interpolation, seed=next(seeds)
             ),
             layers.RandomRotation(rotation, fill_mode="constant", seed=next(seeds)),
         ]
@@ -79,7 +81,7 @@ def build_transform(
         shift = scale * 20.0 / 128.0
         steps = [
             layers.RandomTranslation(
-                shift, shift, fill_mode="reflect", interpolation=interpolation, seed=next(seeds)
+                shift, shift, fill_mode="reflect", interpolation=shift_interpolation, seed=next(seeds)
             ),
             layers.RandomRotation(rotation, fill_mode="reflect", seed=next(seeds)),
             layers.RandomFlip("horizontal", seed=next(seeds)),

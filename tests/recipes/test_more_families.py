@@ -240,7 +240,7 @@ def test_ive_gan_prior_per_preset_and_flag(preset, flags, prior):
         ("paper", ["--transform-scale", "0.25"], 0.25, "bilinear"),
     ],
 )
-def test_ive_gan_transform_per_preset_and_flag(preset, flags, scale, interpolation):
+def test_ive_gan_transform_flags_and_their_defaults_under_both_presets(preset, flags, scale, interpolation):
     from zoo.recipe import build_parser
 
     ive = recipe("train_ive_gan")

@@ -83,7 +83,8 @@ def test_bad_scale_and_interpolation_are_one_line_errors():
     for scale in (0.0, -0.5, 1.5):
         with pytest.raises(ZooError, match=r"transform scale must be in \(0, 1\]"):
             build_transform("digits", 28, 1, scale=scale)
-    with pytest.raises(ZooError, match="shift transform's size is shift_stddev"):
-        build_transform("shift", 1, 2, shift_stddev=0.05, scale=0.5)
+    for kwargs in ({"scale": 0.5}, {"shift_interpolation": "nearest"}):
+        with pytest.raises(ZooError, match="shift transform's size is shift_stddev"):
+            build_transform("shift", 1, 2, shift_stddev=0.05, **kwargs)
     with pytest.raises(ZooError, match="unknown shift interpolation 'cubic'"):
         build_transform("digits", 28, 1, shift_interpolation="cubic")
