@@ -18,6 +18,10 @@ from zoo.recipe import Recipe, positive_float, positive_int, run
 from zoo.transforms import DATASET_TRANSFORMS, SHIFT_INTERPOLATIONS, TRANSFORMS
 
 DEFAULT_PRIOR = "gaussian"
+# Outside --preset paper (README, "IVE-GAN's T"): T at a quarter of seed 002's ranges with
+# whole-pixel shifts, and D' as its own discriminator on the dcgan networks.
+DEFAULT_TRANSFORM_SCALE = 0.25
+DEFAULT_SHIFT_INTERPOLATION = "nearest"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,16 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--transform-scale",
         type=positive_float,
-        default=1.0,
+        default=None,
         help="T's shift and rotation ranges (and colour jitter) as a fraction of seed 002's, "
-        "in (0, 1] (default 1)",
+        f"in (0, 1] (default {DEFAULT_TRANSFORM_SCALE}; --preset paper: 1)",
     )
     parser.add_argument(
         "--shift-interpolation",
         choices=list(SHIFT_INTERPOLATIONS),
-        default="bilinear",
-        help="T's shifts by whole pixels (nearest) or by fractions that blur "
-        "(bilinear, Keras' and the default)",
+        default=None,
+        help="T's shifts by whole pixels (nearest, the default) or by fractions that blur "
+        "(bilinear, Keras' default and --preset paper's)",
     )
     parser.add_argument(
         "--architecture",
@@ -58,21 +62,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample-discriminator",
         choices=list(IVE_SAMPLE_DISCRIMINATORS),
-        default="shared",
-        help="D' as a head on D's shared embedding (seed 002 App. B, the default) or its own "
-        "SN-DCGAN discriminator (dcgan architecture only)",
+        default=None,
+        help="D' as a head on D's shared embedding (seed 002 App. B; --preset paper's and the "
+        "ive_mnist networks') or its own SN-DCGAN discriminator (dcgan networks only; their default)",
     )
 
 
 def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
+    paper = settings.get("preset") == "paper"
+
+    def chosen(flag, paper_value, default):
+        return flag if flag is not None else paper_value if paper else default
+
+    separate = "shared" if args.architecture == IVE_MNIST else "separate"
     return {
         "noise_dim": args.noise_dim,
         "transform": args.transform or DATASET_TRANSFORMS[settings["dataset"]],
-        "transform_scale": args.transform_scale,
-        "shift_interpolation": args.shift_interpolation,
+        "transform_scale": chosen(args.transform_scale, 1.0, DEFAULT_TRANSFORM_SCALE),
+        "shift_interpolation": chosen(args.shift_interpolation, "bilinear", DEFAULT_SHIFT_INTERPOLATION),
         "architecture": args.architecture,
-        "sample_discriminator": args.sample_discriminator,
-        "prior": args.prior or ("uniform" if settings.get("preset") == "paper" else DEFAULT_PRIOR),
+        "sample_discriminator": chosen(args.sample_discriminator, "shared", separate),
+        "prior": chosen(args.prior, "uniform", DEFAULT_PRIOR),
     }
 
 

@@ -161,6 +161,8 @@ def test_ive_gan_and_age_recipe_flags_reach_the_model():
     assert ive.model_kwargs(args, {"dataset": "cifar10", "preset": "cpu"}) == {
         "noise_dim": 6,
         "transform": "photos",
+        "transform_scale": 0.25,
+        "shift_interpolation": "nearest",
         "architecture": "ive_mnist",
         "sample_discriminator": "shared",
         "prior": "gaussian",
@@ -232,21 +234,42 @@ def test_ive_gan_prior_per_preset_and_flag(preset, flags, prior):
 
 
 @pytest.mark.parametrize(
-    "preset, flags, scale, interpolation",
+    "preset, flags, expected",
     [
-        ("cpu", [], 1.0, "bilinear"),  # seed 002's ranges and Keras' sub-pixel shifts
-        ("paper", [], 1.0, "bilinear"),
-        ("cpu", ["--transform-scale", "0.5", "--shift-interpolation", "nearest"], 0.5, "nearest"),
-        ("paper", ["--transform-scale", "0.25"], 0.25, "bilinear"),
+        ("cpu", [], (0.25, "nearest", "separate")),  # the zoo table's choice (README, "IVE-GAN's T")
+        ("tiny", [], (0.25, "nearest", "separate")),
+        ("paper", [], (1.0, "bilinear", "shared")),  # seed 002's ranges, App. B's D'
+        ("cpu", ["--architecture", "ive_mnist"], (0.25, "nearest", "shared")),  # Table 2's nets share D_enc
+        (
+            "cpu",
+            [
+                "--transform-scale",
+                "0.5",
+                "--shift-interpolation",
+                "bilinear",
+                "--sample-discriminator",
+                "shared",
+            ],
+            (0.5, "bilinear", "shared"),
+        ),
+        (
+            "paper",
+            ["--transform-scale", "0.25", "--sample-discriminator", "separate"],
+            (0.25, "bilinear", "separate"),
+        ),
     ],
 )
-def test_ive_gan_transform_flags_and_their_defaults_under_both_presets(preset, flags, scale, interpolation):
+def test_ive_gan_transform_and_sample_discriminator_per_preset_and_flag(preset, flags, expected):
     from zoo.recipe import build_parser
 
     ive = recipe("train_ive_gan")
     args = build_parser(ive).parse_args(flags)
     kwargs = ive.model_kwargs(args, {"dataset": "fashion_mnist", "preset": preset})
-    assert (kwargs["transform_scale"], kwargs["shift_interpolation"]) == (scale, interpolation)
+    assert (
+        kwargs["transform_scale"],
+        kwargs["shift_interpolation"],
+        kwargs["sample_discriminator"],
+    ) == expected
 
 
 def test_ive_gan_transform_scale_above_one_is_a_one_line_error_that_writes_nothing(tmp_path, capsys):
