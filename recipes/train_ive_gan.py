@@ -74,14 +74,14 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
     def chosen(flag, paper_value, default):
         return flag if flag is not None else paper_value if paper else default
 
-    separate = "shared" if args.architecture == IVE_MNIST else "separate"
+    default_d_prime = "shared" if args.architecture == IVE_MNIST else "separate"  # Table 2's nets share D_enc
     return {
         "noise_dim": args.noise_dim,
         "transform": args.transform or DATASET_TRANSFORMS[settings["dataset"]],
         "transform_scale": chosen(args.transform_scale, 1.0, DEFAULT_TRANSFORM_SCALE),
         "shift_interpolation": chosen(args.shift_interpolation, "bilinear", DEFAULT_SHIFT_INTERPOLATION),
         "architecture": args.architecture,
-        "sample_discriminator": chosen(args.sample_discriminator, "shared", separate),
+        "sample_discriminator": chosen(args.sample_discriminator, "shared", default_d_prime),
         "prior": chosen(args.prior, "uniform", DEFAULT_PRIOR),
     }
 
