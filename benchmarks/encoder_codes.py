@@ -21,7 +21,6 @@ betas), printing its loss and the logit gaps real − fake and D(x, E(x)) − D(
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import tensorflow as tf  # noqa: E402
 from sklearn.metrics.pairwise import cosine_similarity  # noqa: E402
 
 from benchmarks.transform_distance import cpu_model  # noqa: E402
-from zoo import data, losses  # noqa: E402
+from zoo import data, files, losses  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.table import git_commit  # noqa: E402
 from zoo.training import load_run, restore_networks, run_checkpoints  # noqa: E402
@@ -131,7 +130,7 @@ def main() -> int:
         return 1
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        files.write_json(args.json, result, sort_keys=False)
     return 0
 
 

@@ -14,7 +14,6 @@ that of x itself, and the mean PSNR(x, T(x)):
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from zoo import data, evaluation, extractors, metrics, transforms  # noqa: E402
+from zoo import data, evaluation, extractors, files, metrics, transforms  # noqa: E402
 from zoo.table import git_commit  # noqa: E402
 
 
@@ -101,7 +100,7 @@ def main() -> int:
     )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        files.write_json(args.json, result, sort_keys=False)
     return 0
 
 
