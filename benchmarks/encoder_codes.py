@@ -12,10 +12,11 @@ betas), printing its loss and the logit gaps real − fake and D(x, E(x)) − D(
 
     python benchmarks/encoder_codes.py RUN_DIR [RUN_DIR ...] --json OUT.json
 
-``benchmarks/results/encoder_codes_bigan.json`` measured three runs: ``bigan`` and
-``bigan_x_ae`` from ``python recipes/train_bigan.py [--variant bigan_x_ae] --steps 1500
---no-export`` (cpu preset, seed 0, checkpoints at 1 000 and 1 500), and the zoo table's
-``bigan_separate_scores-seed0`` (5 000 steps).
+``benchmarks/results/encoder_codes_bigan.json`` measured six runs (cpu preset, Fashion-MNIST,
+seed 0): five of 1 500 steps from ``python recipes/train_bigan.py --steps 1500 --no-export``
+with nothing else, ``--variant bigan_x_ae``, ``--lr-ratio d=5``, ``--d-steps 5`` and
+``--lr-ratio e=0.1`` (checkpoints at 1 000 and 1 500), and the zoo table's
+``bigan_separate_scores-seed0`` (5 000 steps). Each run is measured on its own dataset.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ def encode(model, x: np.ndarray) -> np.ndarray:
     return np.asarray(model.encoder(x, training=False))
 
 
-def critic_alone(model, train: np.ndarray, steps: int, lr: float, seed: int, every: int = 50) -> list[dict]:
+def critic_alone(
+    model, train: np.ndarray, steps: int, lr: float, seed: int, batch: int = 64, every: int = 50
+) -> list[dict]:
     """Train ``model``'s joint D by itself (E, G frozen, in inference mode) for ``steps``
-    steps of batch 64; rows of (step, loss, gaps) every ``every`` steps."""
+    steps of ``batch`` pairs; rows of (step, loss, gaps) every ``every`` steps."""
     head = model._head(0)  # D's logit as the model's game plays it (summed scores too)
     variables = model.discriminator.trainable_variables
     opt = keras.optimizers.Adam(lr, beta_1=model.adam_betas[0], beta_2=model.adam_betas[1])
@@ -75,8 +78,8 @@ def critic_alone(model, train: np.ndarray, steps: int, lr: float, seed: int, eve
 
     rows = []
     for i in range(steps + 1):
-        x = train[rng.integers(0, len(train), 64)].astype(np.float32) / 255.0  # uint8 -> [0, 1]
-        z, z_other = (model.prior_samples(64, rng) for _ in range(2))
+        x = train[rng.integers(0, len(train), batch)].astype(np.float32) / 255.0  # uint8 -> [0, 1]
+        z, z_other = (model.prior_samples(batch, rng) for _ in range(2))
         loss, gap, code_gap = (float(v) for v in step(x, z, z_other))
         if i % every == 0:
             rows.append({"step": i, "loss": loss, "logit_gap": gap, "code_gap": code_gap})
@@ -84,13 +87,22 @@ def critic_alone(model, train: np.ndarray, steps: int, lr: float, seed: int, eve
     return rows
 
 
-def measure(run_dir: str, x: np.ndarray, train: np.ndarray, critic_steps: int, seed: int = 0) -> dict:
+def measure(run_dir: str, images: int, critic_steps: int, seed: int = 0) -> dict:
     config, model = load_run(run_dir)
     if not hasattr(model, "_head") or getattr(model, "encoder", None) is None:
         raise ZooError(f"{run_dir} is a {config['family']} run; this measures BiGAN-family runs (a joint D)")
+    dataset = config["settings"]["dataset"]
+    x, train = data.test_images(dataset, images), data.train_array(dataset)
+    prior = code_statistics(model.prior_samples(len(x), np.random.default_rng(seed)))
+    print(f"prior: cosine {prior['mean_pairwise_cosine']:.3f}, std/dim {prior['std_per_dim']:.3f}")
     keras.utils.set_random_seed(int(config["settings"]["seed"]))
     fresh = type(model).from_config(model.get_config())
-    result = {"family": config["family"], "settings": config["settings"], "model": config["model"]}
+    result = {
+        "family": config["family"],
+        "settings": config["settings"],
+        "model": config["model"],
+        "prior": prior,
+    }
     result["untrained"] = code_statistics(encode(fresh, x))
     rows = []
     for step, path in run_checkpoints(run_dir):
@@ -103,7 +115,9 @@ def measure(run_dir: str, x: np.ndarray, train: np.ndarray, critic_steps: int, s
             f"std/dim {s['std_per_dim']:.3f}  cosine {s['mean_pairwise_cosine']:.3f}"
         )
     lr = float(config["settings"]["lr"]) * model.lr_ratios.get("d", 1.0)
-    result["critic_alone"] = critic_alone(model, train, critic_steps, lr, seed)
+    result["critic_alone"] = critic_alone(
+        model, train, critic_steps, lr, seed, int(config["settings"]["batch_size"])
+    )
     return result
 
 
@@ -115,16 +129,11 @@ def main() -> int:
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--seed", type=int, default=0, help="seed of the prior draws and D's batches")
     args = p.parse_args()
-    x = data.test_images("fashion_mnist", args.images)
-    train = data.train_array("fashion_mnist")
-    rng = np.random.default_rng(args.seed)
-    prior = code_statistics(rng.standard_normal((len(x), 64)).astype(np.float32))
-    print(f"prior N(0, I_64): cosine {prior['mean_pairwise_cosine']:.3f}, std/dim {prior['std_per_dim']:.3f}")
-    result = {"commit": git_commit(), "machine": cpu_model(), "images": len(x), "prior_64": prior, "runs": {}}
+    result = {"commit": git_commit(), "machine": cpu_model(), "images": args.images, "runs": {}}
     try:
         for run in args.runs:
             print(run, flush=True)
-            result["runs"][Path(run).name] = measure(run, x, train, args.critic_steps, args.seed)
+            result["runs"][Path(run).name] = measure(run, args.images, args.critic_steps, args.seed)
     except ZooError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
