@@ -36,7 +36,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.models.inversion import CYCLE_CRITIC_NORMS, INVERSIONS
-from zoo.networks import ENCODER_NORMS, FUSIONS
+from zoo.networks import ENCODER_FEATURE_NORMS, ENCODER_NORMS, FUSIONS
 from zoo.recipe import Recipe, nonnegative_float, run
 
 VARIANTS = ("bigan", *(f"bigan_{i}" for i in INVERSIONS), "mdgan", "p_mdgan", "p_mdgan_mleq", "ep_mdgan")
@@ -119,6 +119,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="normalisation in E's hidden layers: layer (seed 000, the default) or batch (BiGAN's and ALI's code)",
     )
     parser.add_argument(
+        "--encoder-feature-norm",
+        choices=ENCODER_FEATURE_NORMS,
+        default=None,
+        help="before E's output layer: none (seed 000, the default) or batch (parameter-free batch norm, "
+        "as Donahue et al.'s MNIST encoder; its inference statistics recomputed at each checkpoint)",
+    )
+    parser.add_argument(
         "--cycle-critic-norm",
         choices=CYCLE_CRITIC_NORMS,
         default=None,
@@ -172,6 +179,8 @@ def model_kwargs(args: argparse.Namespace, settings: dict) -> dict:
         fusion = {"joint_fusion": "every_layer"}  # seed 000 A.3.2
     if args.encoder_norm is not None:
         fusion["encoder_norm"] = args.encoder_norm
+    if args.encoder_feature_norm is not None:
+        fusion["encoder_feature_norm"] = args.encoder_feature_norm
     if args.joint_scores == "separate" and fusion.get("joint_fusion", "late") != "late":
         raise ZooError(f"--joint-scores separate needs --joint-fusion late, not {fusion['joint_fusion']}")
     if args.joint_scores == "separate" and args.variant in ("bigan_x_adv", "bigan_z_adv"):

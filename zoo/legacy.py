@@ -22,6 +22,7 @@ LEGACY_MODEL_DEFAULTS: dict[str, object] = {
     "discriminator_batches": "mixed",  # DCGAN: one D call on real and fake, before the option
     "joint_scores": "summed",  # BiGAN family: one joint-D logit, before BigBiGAN's separate scores
     "encoder_norm": "layer",  # BiGAN family: seed 000's layer-norm encoder, before the option
+    "encoder_feature_norm": "none",  # BiGAN family: E's output layer on raw features, before the option
     "prior": "gaussian",  # IVE-GAN and the VAE: N(0, I) (and IVE-GAN's unbounded encoder) before the option
     "sample_discriminator": "shared",  # IVE-GAN: D' a head on D_enc (App. B), before the option
     "transform_scale": 1.0,  # IVE-GAN: T's full ranges, before the option

@@ -124,6 +124,18 @@ def build_generator(
 
 
 ENCODER_NORMS = ("layer", "batch")
+# What sits between E's last hidden features and its output layer: nothing (seed 000) or
+# parameter-free batch norm (``build_encoder``'s ``feature_norm``).
+ENCODER_FEATURE_NORMS = ("none", "batch")
+FEATURE_NORM_LAYER = "feature_norm"
+
+
+def _feature_norm(dtype: str | None = None) -> layers.Layer:
+    """Parameter-free batch norm (no scale, no shift; Keras' epsilon 1e-3): in training
+    calls every feature of the batch has mean 0, so E's output layer sees no common part."""
+    return layers.BatchNormalization(
+        center=False, scale=False, momentum=0.9, epsilon=1e-3, name=FEATURE_NORM_LAYER, dtype=dtype
+    )
 
 
 def build_encoder(
@@ -134,15 +146,31 @@ def build_encoder(
     name: str = "encoder",
     architecture: str = "dcgan",
     normalization: str = "layer",
+    feature_norm: str = "none",
 ) -> keras.Model:
     """Encoder E: x -> z (seed 000 A.3.2): the discriminator trunk with LN instead of SN,
     LeakyReLU(0.1), and a final FC to ``latent_dim``. ``normalization="batch"`` puts
     batch norm where the layer norms are (the BiGAN / ALI encoders of Donahue et al. and
-    Dumoulin et al. have it in their hidden layers, none on the output)."""
+    Dumoulin et al. have it in their hidden layers, none on the output).
+    ``feature_norm="batch"`` puts parameter-free batch norm (``_feature_norm``, layer
+    ``FEATURE_NORM_LAYER``) on the last hidden features, before the final FC, as
+    Donahue et al.'s MNIST encoder has on its second hidden layer (C.1): in training calls
+    the codes of a batch then have mean = the FC's bias, so one update cannot move every
+    code the same way. Inference uses its moving statistics; ``zoo.training`` recomputes
+    them before each checkpoint (``refresh_batch_statistics``)."""
     if normalization not in ENCODER_NORMS:
         raise ZooError(f"unknown encoder normalization {normalization!r}; expected layer or batch")
+    if feature_norm not in ENCODER_FEATURE_NORMS:
+        raise ZooError(f"unknown encoder feature_norm {feature_norm!r}; expected none or batch")
     if _is_mlp(architecture, resolution, channels, latent_dim, width):
-        return _mlp(keras.Input((channels,), name="images"), latent_dim, width, name, out_name="z")
+        return _mlp(
+            keras.Input((channels,), name="images"),
+            latent_dim,
+            width,
+            name,
+            out_name="z",
+            feature_norm=feature_norm == "batch",
+        )
     check_shape(resolution, channels, latent_dim, width)
     x = keras.Input((resolution, resolution, channels), name="images")
     h = x
@@ -151,6 +179,8 @@ def build_encoder(
         h = (_layer_norm() if normalization == "layer" else _batch_norm())(h)
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
     h = layers.Flatten()(h)
+    if feature_norm == "batch":
+        h = _feature_norm()(h)
     z = layers.Dense(latent_dim, dtype="float32", name="z")(h)
     return keras.Model(x, z, name=name)
 
@@ -377,14 +407,17 @@ def _is_mlp(architecture: str, resolution: int, channels: int, latent_dim: int, 
     return True
 
 
-def _mlp(inputs, outputs: int, width: float, name: str, out_name: str | None = None) -> keras.Model:
+def _mlp(
+    inputs, outputs: int, width: float, name: str, out_name: str | None = None, feature_norm: bool = False
+) -> keras.Model:
     """Two hidden Dense(128 * width) layers with LeakyReLU(0.2), then a linear Dense.
 
     Seed 002 appendix B Table 1's 2-D networks have one hidden layer of 128 tanh units
     and tanh outputs; here a second hidden layer adds capacity for the 25-mode grid,
     leaky ReLUs (Table 1's slope, used by its image networks) replace tanh, and the output
     is linear so samples can reach the grid's corners at ±4 (tanh stops at ±1).
-    Used by every family for points [B, d] (``architecture="mlp"``); no normalisation.
+    Used by every family for points [B, d] (``architecture="mlp"``); no normalisation
+    (``feature_norm``: the encoder's parameter-free batch norm before the output layer).
     Always float32, whatever the dtype policy: at 128 units bf16 only adds casts
     (``benchmarks/compare_pytorch.py``: 1 719 steps/s under mixed_bfloat16 against
     1 982 in float32), so a mixed policy applies to the convolutional networks only.
@@ -393,6 +426,8 @@ def _mlp(inputs, outputs: int, width: float, name: str, out_name: str | None = N
     h = layers.Concatenate(dtype=f32)(inputs) if isinstance(inputs, list) else inputs
     for _ in range(2):
         h = layers.LeakyReLU(MLP_SLOPE, dtype=f32)(layers.Dense(scaled(MLP_UNITS, width), dtype=f32)(h))
+    if feature_norm:
+        h = _feature_norm(f32)(h)
     out = layers.Dense(outputs, dtype=f32, name=out_name)(h)
     return keras.Model(inputs, out, name=name)
 

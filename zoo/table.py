@@ -91,6 +91,9 @@ ENTRIES: dict[str, Entry] = {
     "bigan_ali": Entry("bigan", ("--variant", "bigan", "--encoder-norm", "batch", "--joint-dropout", "0.2")),
     # BigBiGAN's discriminator (Donahue & Simonyan 2019 §2): s_x, s_z and s_xz, each trained
     "bigan_separate_scores": Entry("bigan", ("--variant", "bigan", "--joint-scores", "separate")),
+    # parameter-free batch norm before E's output layer (Donahue et al. C.1's E has it on
+    # its last hidden layer): against the encoder collapse (benchmarks/encoder_codes.py)
+    "bigan_feature_bn": Entry("bigan", ("--variant", "bigan", "--encoder-feature-norm", "batch")),
     # seed 000's z_adv game, without the cycle critic the table chose as z_adv's default
     "ige_gan_z_adv_no_d3": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "0")),
     "ige_gan_z_adv_ttur": Entry(  # a faster D2

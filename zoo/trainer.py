@@ -243,6 +243,12 @@ class AdversarialModel(keras.Model):
         """``network_kwargs`` plus what the discriminator factories take."""
         return {**self.network_kwargs(), "spectral_norm": self.spectral_norm}
 
+    def batch_statistics_networks(self) -> list[keras.Model]:
+        """Networks on real images whose batch-norm inference statistics ``zoo.training``
+        recomputes from the training data before each checkpoint (none unless a family
+        says so; see ``zoo.training.refresh_batch_statistics``)."""
+        return []
+
     def networks(self) -> dict[str, keras.Model]:
         """Every network of the model by player name."""
         return {p.name: p.network for p in self.all_players()}

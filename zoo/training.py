@@ -231,6 +231,47 @@ def intact_checkpoints(directory: str | Path, newest_only: bool = True) -> list[
     return good[::-1]
 
 
+# Real batches whose statistics replace the moving ones before each checkpoint.
+STATISTICS_BATCHES = 16
+
+
+def refresh_batch_statistics(network: keras.Model, batches) -> int:
+    """Set the inference statistics of every batch-norm layer of ``network`` to their
+    averages over ``batches`` (an iterable of input tensors) under the current weights:
+    each layer's moving mean and variance become the mean of its per-batch means and
+    variances ("precise BN", Wu & Johnson 2021 §4.1), in place of the exponential moving
+    averages, which trail weights that change every step. Returns the batches used."""
+    norms = [layer for layer in _all_layers(network) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return 0
+    momenta = [layer.momentum for layer in norms]
+    n = 0
+    try:
+        for n, images in enumerate(batches, start=1):
+            for layer in norms:  # moving = m * moving + (1 - m) * batch: a running mean
+                layer.momentum = (n - 1) / n
+            network(images, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return n
+
+
+def _all_layers(layer) -> list:
+    """``layer`` and every layer nested in it (sub-models included)."""
+    return [layer] + [sub for child in getattr(layer, "layers", []) for sub in _all_layers(child)]
+
+
+def _statistics_batches(batches, make_dataset, count: int):
+    """The first ``count`` batches of the run's data stream (images only)."""
+    if batches is not None:
+        stream = (batches(tf.constant(i, tf.int64)) for i in range(count))
+    else:
+        stream = iter(make_dataset(0).take(count))
+    for batch in stream:
+        yield batch[0] if isinstance(batch, tuple | list) else batch
+
+
 def checkpoint_manager(model: AdversarialModel, run_dir: str | Path) -> tf.train.CheckpointManager:
     """The run's manager over ``run_dir/checkpoints`` (every checkpoint is kept, as the
     seed-000 evaluation protocol scores all of them). A missing index file (the
@@ -398,6 +439,10 @@ def train(
             raise TrainingDiverged(f"{what} at step {bad_step}; last good checkpoint: {kept}")
         step = int(model.step.numpy())
         if step % checkpoint_every == 0 or step >= steps:
+            for network in model.batch_statistics_networks():
+                refresh_batch_statistics(
+                    network, _statistics_batches(batches, make_dataset, STATISTICS_BATCHES)
+                )
             saved.append(manager.save(checkpoint_number=step))
     trained = step - start
     return RunResult(start, step, seconds, trained * batch_size / seconds if seconds else 0.0, saved)

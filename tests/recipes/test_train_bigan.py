@@ -176,6 +176,24 @@ def test_encoder_norm_reaches_every_variant_and_the_model_and_is_absent_by_defau
     assert "BatchNormalization" in kinds and "LayerNormalization" not in kinds
 
 
+def test_encoder_feature_norm_reaches_every_variant_and_the_model_and_is_absent_by_default():
+    from zoo.errors import ZooError
+    from zoo.models import BiGAN
+
+    for variant in ("bigan", "bigan_z_adv", "mdgan", "ep_mdgan"):
+        module, args, s = _settings(["--variant", variant, "--encoder-feature-norm", "batch"])
+        assert module.model_kwargs(args, s)["encoder_feature_norm"] == "batch"
+        module, args, s = _settings(["--variant", variant])
+        assert "encoder_feature_norm" not in module.model_kwargs(args, s)
+    assert BiGAN(latent_dim=8, width=1 / 16).get_config()["encoder_feature_norm"] == "none"
+    config = BiGAN(latent_dim=8, width=1 / 16, encoder_feature_norm="batch").get_config()
+    model = BiGAN.from_config(config)
+    assert config["encoder_feature_norm"] == "batch" and model.get_config() == config
+    assert model.encoder.get_layer("feature_norm") is not None
+    with pytest.raises(ZooError, match="unknown encoder_feature_norm 'layer'; expected one of none, batch"):
+        BiGAN(latent_dim=8, width=1 / 16, encoder_feature_norm="layer")
+
+
 def test_cycle_critic_weight_reaches_bigan_z_adv_and_is_absent_by_default():
     module, args, s = _settings(["--variant", "bigan_z_adv", "--cycle-critic-weight", "0.5"])
     assert module.model_kwargs(args, s)["cycle_critic_weight"] == 0.5

@@ -24,6 +24,7 @@ def test_missing_keys_take_the_value_old_runs_trained_with_where_the_family_take
         "cycle_critic_norm": "none",
         "joint_scores": "summed",
         "encoder_norm": "layer",
+        "encoder_feature_norm": "none",
     }
     assert "cycle_critic_weight" not in gan  # no inversion loss
     ive = legacy.with_legacy_defaults(family_class("ive_gan"), {"latent_dim": 8})

@@ -246,3 +246,32 @@ def test_separate_scores_give_each_head_a_unary_x_a_unary_z_and_a_joint_score():
             networks.build_joint_discriminator(28, 1, 8, width=1 / 16, fusion=fusion, separate_scores=True)
     with pytest.raises(ZooError, match="not the mlp one"):
         networks.build_joint_discriminator(1, 2, 2, width=0.25, architecture="mlp", separate_scores=True)
+
+
+@pytest.mark.parametrize("architecture, shape", [("dcgan", (28, 28, 1)), ("mlp", (2,))])
+def test_feature_norm_centres_each_batch_of_codes_on_the_output_bias_in_training_calls(architecture, shape):
+    """Parameter-free batch norm before E's output layer: in a training call every feature
+    has batch mean 0, so the batch's mean code is exactly the output layer's bias, however
+    the weights move; inference calls use the moving statistics instead."""
+    resolution, channels = (28 if architecture == "dcgan" else 1), shape[-1]
+    plain = networks.build_encoder(resolution, channels, 8, 1 / 16, architecture=architecture)
+    net = networks.build_encoder(
+        resolution, channels, 8, 1 / 16, architecture=architecture, feature_norm="batch"
+    )
+    assert networks.FEATURE_NORM_LAYER not in [layer.name for layer in plain.layers]
+    norm = net.get_layer(networks.FEATURE_NORM_LAYER)
+    assert not norm.trainable_weights  # no scale, no shift
+    out = net.get_layer("z")
+    assert net.layers.index(norm) == net.layers.index(out) - 1
+    rng = np.random.default_rng(0)
+    out.bias.assign(rng.normal(size=8).astype(np.float32))
+    x = rng.uniform(size=(32, *shape)).astype(np.float32)
+    np.testing.assert_allclose(net(x, training=True).numpy().mean(axis=0), out.bias.numpy(), atol=1e-4)
+    # the plain encoder with the same bias: its codes' mean is not the bias
+    plain.get_layer("z").bias.assign(out.bias)
+    assert np.abs(plain(x, training=True).numpy().mean(axis=0) - out.bias.numpy()).max() > 1e-3
+    # inference: a batch-mate does not change an example's code
+    a, b = (net(np.concatenate([x[:1], o]), training=False).numpy()[0] for o in (x[1:4], x[4:9]))
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.raises(ZooError, match="unknown encoder feature_norm 'layer'; expected none or batch"):
+        networks.build_encoder(28, 1, 8, 1 / 16, feature_norm="layer")

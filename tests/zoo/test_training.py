@@ -303,3 +303,72 @@ def test_posthoc_switches_phase_at_the_encoder_start_step_and_resumes_across_it(
     resumed = posthoc(eager=True)
     fit(resumed, 8, tmp_path / "b", resume=True)
     assert max_difference(model, resumed, of=network_weights) < 1e-5
+
+
+def test_refresh_batch_statistics_sets_the_average_of_the_batch_statistics():
+    """Precise BN: after the refresh each batch-norm layer's moving mean / variance is the
+    mean of its per-batch means / variances over the given batches (computed here from
+    the features that reach the layer), and its momentum is what it was."""
+    from zoo import networks
+
+    keras.utils.set_random_seed(1)
+    net = networks.build_encoder(28, 1, 8, 1 / 16, normalization="batch", feature_norm="batch")
+    norms = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == len(networks.TRUNK) + 1
+    rng = np.random.default_rng(2)
+    batches = [rng.uniform(size=(16, 28, 28, 1)).astype(np.float32) for _ in range(3)]
+    assert training.refresh_batch_statistics(net, iter(batches)) == 3
+    for layer in (norms[0], norms[-1]):
+        inputs = keras.Model(net.input, layer.input)
+        feats = [inputs(b, training=True).numpy() for b in batches]
+        axes = tuple(range(feats[0].ndim - 1))
+        np.testing.assert_allclose(
+            layer.moving_mean.numpy(),
+            np.mean([f.mean(axis=axes) for f in feats], axis=0),
+            rtol=1e-4,
+            atol=1e-6,
+        )
+        np.testing.assert_allclose(
+            layer.moving_variance.numpy(),
+            np.mean([f.var(axis=axes) for f in feats], axis=0),
+            rtol=1e-3,
+            atol=1e-7,
+        )
+    assert {layer.momentum for layer in norms} == {0.9}
+    assert training.refresh_batch_statistics(networks.build_encoder(28, 1, 8, 1 / 16), iter(batches)) == 0
+
+
+@pytest.mark.parametrize("source", ["batches", "dataset"])
+def test_checkpoints_hold_the_refreshed_statistics_of_the_first_batches(tmp_path, source):
+    """A BiGAN with E's feature norm: each checkpoint stores the statistics of the first
+    STATISTICS_BATCHES batches of the run's stream under that checkpoint's weights (not
+    the moving averages); a family without it stores its moving averages unchanged."""
+    from zoo.models import BiGAN
+
+    keras.utils.set_random_seed(0)
+    model = BiGAN(**TINY, encoder_feature_norm="batch")
+    assert model.batch_statistics_networks() == [model.encoder]
+    assert BiGAN(**TINY).batch_statistics_networks() == []
+    model.compile(learning_rate=1e-3, run_eagerly=True)
+    kwargs = (
+        {"batches": data.train_batches("fashion_mnist", 8, seed=0)}
+        if source == "batches"
+        else {"make_dataset": stream}
+    )
+    training.train(
+        model, **kwargs, steps=2, batch_size=8, run_dir=tmp_path, checkpoint_every=2, verbose=False
+    )
+    norm = model.encoder.get_layer("feature_norm")
+    stored = norm.moving_mean.numpy().copy()
+    # the same statistics, recomputed from the first batches of a fresh stream
+    first = (
+        [kwargs["batches"](tf.constant(i, tf.int64)) for i in range(training.STATISTICS_BATCHES)]
+        if source == "batches"
+        else list(stream(0).take(training.STATISTICS_BATCHES))
+    )
+    norm.moving_mean.assign(np.zeros_like(stored))
+    training.refresh_batch_statistics(model.encoder, iter(first))
+    np.testing.assert_allclose(stored, norm.moving_mean.numpy(), rtol=1e-5, atol=1e-7)
+    restored = BiGAN(**TINY, encoder_feature_norm="batch")
+    training.restore_latest(restored, tmp_path, networks_only=True)
+    np.testing.assert_array_equal(restored.encoder.get_layer("feature_norm").moving_mean.numpy(), stored)

@@ -51,6 +51,16 @@ class BiGAN(AdversarialModel):
     al.'s code have (``jeffdonahue/bigan`` net.py, ``IshmaelBelghazi/ALI``); with batch
     statistics the codes of one batch cannot all move together, the collapse seen in
     plain BiGAN's zoo-table row (every G(E(x)) the same image).
+    ``encoder_feature_norm``: ``"none"`` (seed 000 A.3.2's encoder, the default) or
+    ``"batch"``: parameter-free batch norm on E's last hidden features, before its output
+    layer (``networks.build_encoder``'s ``feature_norm``; Donahue et al.'s MNIST encoder has
+    one on its last hidden layer, C.1). Reason (``benchmarks/encoder_codes.py``): plain
+    BiGAN's codes collapse to one point (mean pairwise cosine 0.96-1.00) while its
+    untrained encoder's features share a large common part, so one Adam step on the output
+    layer moves every code the same way; with the features centred per batch the codes'
+    batch mean is the output bias and only it can drift together. Its inference
+    statistics are recomputed from the first training batches before each checkpoint
+    (``batch_statistics_networks``; ``zoo.training.refresh_batch_statistics``).
     ``joint_scores``: ``"summed"`` (one logit, the default) or ``"separate"``: BigBiGAN's
     (Donahue & Simonyan 2019 §2) unary and joint scores s_x, s_z, s_xz, each its own
     output, D's loss applied to each (``losses.separate_scores_discriminator_loss``), G and
@@ -74,6 +84,7 @@ class BiGAN(AdversarialModel):
         cycle_critic_norm: str = "none",
         encoder_norm: str = "layer",
         joint_scores: str = "summed",
+        encoder_feature_norm: str = "none",
         **kwargs,
     ):
         inv.check_inversion(inversion, allow_none=True)
@@ -87,6 +98,11 @@ class BiGAN(AdversarialModel):
             raise ZooError("joint_scores='separate' needs the image (dcgan) networks, not the mlp ones")
         inv.check_cycle_critic(inversion, cycle_critic_weight, cycle_critic_norm)
         networks.check_dropout(joint_dropout)
+        if encoder_feature_norm not in networks.ENCODER_FEATURE_NORMS:
+            raise ZooError(
+                f"unknown encoder_feature_norm {encoder_feature_norm!r}; expected one of "
+                f"{', '.join(networks.ENCODER_FEATURE_NORMS)}"
+            )
         if not float(inversion_weight) >= 0:
             raise ZooError(f"inversion_weight must be >= 0, got {inversion_weight}")
         networks.check_fusion(joint_fusion)
@@ -101,11 +117,14 @@ class BiGAN(AdversarialModel):
         self.cycle_critic_norm = cycle_critic_norm
         self.encoder_norm = encoder_norm
         self.joint_scores = joint_scores
+        self.encoder_feature_norm = encoder_feature_norm
         if joint_scores == "separate" and self.has_d2:
             raise ZooError("joint_scores='separate' is for the joint D alone (no D2 head): not x_adv / z_adv")
         shape = (self.resolution, self.channels, self.latent_dim, self.width)
         self.generator = networks.build_generator(*shape, **self.network_kwargs())
-        self.encoder = networks.build_encoder(*shape, normalization=encoder_norm, **self.network_kwargs())
+        self.encoder = networks.build_encoder(
+            *shape, normalization=encoder_norm, feature_norm=encoder_feature_norm, **self.network_kwargs()
+        )
         self.discriminator = networks.build_joint_discriminator(
             *shape,
             heads=2 if self.has_d2 else 1,
@@ -118,6 +137,9 @@ class BiGAN(AdversarialModel):
         self.cycle_critic = inv.build_cycle_critic(
             self.latent_dim, self.cycle_critic_weight, cycle_critic_norm, self.spectral_norm
         )
+
+    def batch_statistics_networks(self) -> list[keras.Model]:
+        return [self.encoder] if self.encoder_feature_norm == "batch" else []
 
     @property
     def has_d2(self) -> bool:
@@ -237,6 +259,7 @@ class BiGAN(AdversarialModel):
             "cycle_critic_weight": self.cycle_critic_weight,
             "cycle_critic_norm": self.cycle_critic_norm,
             "encoder_norm": self.encoder_norm,
+            "encoder_feature_norm": self.encoder_feature_norm,
         }
 
 
