@@ -32,10 +32,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.metrics.pairwise import cosine_similarity  # noqa: E402
 
-from benchmarks.transform_distance import cpu_model  # noqa: E402
 from zoo import data, files, losses  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
-from zoo.table import git_commit  # noqa: E402
+from zoo.table import cpu_model, git_commit  # noqa: E402
 from zoo.training import load_run, restore_networks, run_checkpoints  # noqa: E402
 
 

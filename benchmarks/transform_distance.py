@@ -14,7 +14,6 @@ that of x itself, and the mean PSNR(x, T(x)):
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from zoo import data, evaluation, extractors, files, metrics, transforms  # noqa: E402
-from zoo.table import git_commit  # noqa: E402
+from zoo.table import cpu_model, git_commit  # noqa: E402
 
 
 def distances(
@@ -50,16 +49,6 @@ def distances(
         "class_agreement": evaluation.class_agreement(ltx, labels),
         "psnr": float(np.mean(metrics.psnr(x, tx))),
     }
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else the platform's machine type."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.machine()
 
 
 def main() -> int:

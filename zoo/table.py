@@ -644,6 +644,8 @@ def evaluate(entry: str, seed: int, run_dir: Path, real, strip_png: Path) -> dic
     save_grid(np.concatenate(strip), strip_png, columns=16, scale=1)
     times_path = run_dir / "table_time.json"
     times = json.loads(times_path.read_text()) if times_path.is_file() else None
+    metrics_path = run_dir / "metrics.json"
+    train_metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return {
         "entry": entry,
         "seed": seed,
@@ -654,6 +656,9 @@ def evaluate(entry: str, seed: int, run_dir: Path, real, strip_png: Path) -> dic
         "invocations": times,
         "config": {"model": config["model"], "settings": config["settings"]},
         "commit": git_commit(),
+        # the machine this process runs on, which trained the run unless it was resumed elsewhere
+        "machine": machine(),
+        "images_per_second": train_metrics.get("images_per_second"),
     }
 
 
@@ -683,6 +688,31 @@ def add_untrained_knn(evals_dir: Path, real, log=print) -> int:
         log(f"{path.stem}: 1-NN of its untrained encoder {m['knn_accuracy_untrained']:.3f} (backfilled)")
         done += 1
     return done
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else the platform's machine type."""
+    import platform
+
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.machine()
+
+
+def machine() -> str:
+    """One line naming the machine a run trained on: CPU model, cores, and whether the
+    CPU offers AVX-512 and AMX (TensorFlow's CPU kernels differ by several times across
+    these; the table's wall times are only comparable on one machine)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    has = lambda prefix: "yes" if any(f.startswith(prefix) for f in flags) else "no"  # noqa: E731
+    return f"{cpu_model()}, {os.cpu_count()} cores, AVX-512 {has('avx512')}, AMX {has('amx')}"
 
 
 def git_commit() -> str | None:
@@ -748,10 +778,24 @@ def write_report(out: Path) -> dict:
     evaluations = load_evaluations(out / "evals")
     markdown, csv_text, summary = report(evaluations, stale_runs(evaluations))
     commits = sorted({str(ev.get("commit")) for ev in evaluations})
+    machines: dict[str, list[str]] = {}
+    for ev in evaluations:
+        if ev.get("machine"):
+            speed = ev.get("images_per_second")
+            machines.setdefault(ev["machine"], []).append(
+                run_name(ev["entry"], ev["seed"]) + (f" ({speed:.0f} img/s)" if speed else "")
+            )
+    where = "".join(f"\n- {m}: {', '.join(sorted(runs))}" for m, runs in sorted(machines.items()))
     header = (
         "# Zoo table\n\nWritten by `python recipes/zoo_table.py` from the evaluations in `evals/` "
         f"(commits that trained and scored them: {', '.join(commits) or '–'}). Mean ± std over the "
         "seeds listed; verdicts computed from these numbers by `zoo.table`.\n\n"
+        + (
+            "Machines that trained the runs (recorded since the field existed; wall times compare "
+            f"only on one machine):{where}\n\n"
+            if machines
+            else ""
+        )
     )
     write_text_atomic(out / "zoo_table.md", header + markdown)
     write_text_atomic(out / "zoo_table.csv", csv_text)

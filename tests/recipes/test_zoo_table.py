@@ -65,6 +65,12 @@ def test_tiny_table_trains_scores_keeps_resumes_and_retrains_the_stale(tmp_path,
         assert miss in markdown
 
     assert 0.0 <= m["knn_accuracy_untrained"] <= 1.0 and "1-NN untrained E" in markdown
+    # the machine that trained each run and its training speed, named above the table
+    from zoo.table import machine
+
+    assert evaluation["machine"] == machine() and evaluation["images_per_second"] > 0
+    speed = evaluation["images_per_second"]
+    assert f"- {machine()}: gan-seed0 (" in markdown and f"ige_gan_z_ae-seed0 ({speed:.0f} img/s)" in markdown
 
     # Finished runs are neither retrained nor re-scored; an evaluation from before the
     # untrained-encoder baseline existed gets it, the same number, without retraining.
