@@ -162,34 +162,37 @@ def test_joint_scores_flag_reaches_the_model_and_is_absent_by_default():
             module.model_kwargs(args, s)
 
 
-def test_encoder_norm_reaches_every_variant_and_the_model_and_is_absent_by_default():
+@pytest.mark.parametrize(
+    "flag, key, layers",
+    [("--encoder-norm", "encoder_norm", 7), ("--encoder-feature-norm", "encoder_feature_norm", 1)],
+)
+def test_encoder_norm_flags_reach_every_variant_and_the_model_and_are_absent_by_default(flag, key, layers):
     from zoo.models import BiGAN
 
-    for variant in ("bigan", "bigan_x_ae", "mdgan", "ep_mdgan"):
-        module, args, s = _settings(["--variant", variant, "--encoder-norm", "batch"])
-        assert module.model_kwargs(args, s)["encoder_norm"] == "batch"
+    for variant in ("bigan", "bigan_x_ae", "bigan_z_adv", "mdgan", "ep_mdgan"):
+        module, args, s = _settings(["--variant", variant, flag, "batch"])
+        assert module.model_kwargs(args, s)[key] == "batch"
         module, args, s = _settings(["--variant", variant])
-        assert "encoder_norm" not in module.model_kwargs(args, s)
-    config = BiGAN(latent_dim=8, width=1 / 16, encoder_norm="batch").get_config()
-    assert config["encoder_norm"] == "batch" and BiGAN.from_config(config).get_config() == config
+        assert key not in module.model_kwargs(args, s)
+    plain = BiGAN(latent_dim=8, width=1 / 16).get_config()
+    config = BiGAN(latent_dim=8, width=1 / 16, **{key: "batch"}).get_config()
+    assert (
+        plain[key] != "batch" and config[key] == "batch" and BiGAN.from_config(config).get_config() == config
+    )
+    norms = [
+        layer
+        for layer in BiGAN.from_config(config).encoder.layers
+        if type(layer).__name__ == "BatchNormalization"
+    ]
+    assert len(norms) == layers  # one per hidden layer, or the one before E's output layer
     kinds = {type(layer).__name__ for layer in BiGAN.from_config(config).encoder.layers}
-    assert "BatchNormalization" in kinds and "LayerNormalization" not in kinds
+    assert ("LayerNormalization" in kinds) == (key == "encoder_feature_norm")
 
 
-def test_encoder_feature_norm_reaches_every_variant_and_the_model_and_is_absent_by_default():
+def test_bad_encoder_feature_norm_is_one_line():
     from zoo.errors import ZooError
     from zoo.models import BiGAN
 
-    for variant in ("bigan", "bigan_z_adv", "mdgan", "ep_mdgan"):
-        module, args, s = _settings(["--variant", variant, "--encoder-feature-norm", "batch"])
-        assert module.model_kwargs(args, s)["encoder_feature_norm"] == "batch"
-        module, args, s = _settings(["--variant", variant])
-        assert "encoder_feature_norm" not in module.model_kwargs(args, s)
-    assert BiGAN(latent_dim=8, width=1 / 16).get_config()["encoder_feature_norm"] == "none"
-    config = BiGAN(latent_dim=8, width=1 / 16, encoder_feature_norm="batch").get_config()
-    model = BiGAN.from_config(config)
-    assert config["encoder_feature_norm"] == "batch" and model.get_config() == config
-    assert model.encoder.get_layer("feature_norm") is not None
     with pytest.raises(ZooError, match="unknown encoder_feature_norm 'layer'; expected one of none, batch"):
         BiGAN(latent_dim=8, width=1 / 16, encoder_feature_norm="layer")
 
