@@ -60,7 +60,11 @@ class BiGAN(AdversarialModel):
     layer moves every code the same way; with the features centred per batch the codes'
     batch mean is the output bias and only it can drift together. Its inference
     statistics are recomputed from the first training batches before each checkpoint
-    (``batch_statistics_networks``; ``zoo.training.refresh_batch_statistics``).
+    (``batch_statistics_networks``; ``zoo.training.refresh_batch_statistics``). Measured
+    (zoo table ``bigan_feature_bn``, cpu preset, seed 0): the codes spread like the prior's
+    (mean cosine <= 0.015 from step 1 000), 1-NN on E(x) 0.785 (plain BiGAN 0.656) and
+    FID(P_X,P_G(E(X))) 39.5 (557), but no pairing (PSNR 8.61 dB against random pairs' 8.57,
+    class agreement 6.7 %); not the default until seeds 1 and 2 are in.
     ``joint_scores``: ``"summed"`` (one logit, the default) or ``"separate"``: BigBiGAN's
     (Donahue & Simonyan 2019 §2) unary and joint scores s_x, s_z, s_xz, each its own
     output, D's loss applied to each (``losses.separate_scores_discriminator_loss``), G and
