@@ -94,6 +94,10 @@ ENTRIES: dict[str, Entry] = {
     # parameter-free batch norm before E's output layer (Donahue et al. C.1's E has it on
     # its last hidden layer): against the encoder collapse (benchmarks/encoder_codes.py)
     "bigan_feature_bn": Entry("bigan", ("--variant", "bigan", "--encoder-feature-norm", "batch")),
+    # ... with a bilinear pairing term f_zᵀ W f_x in the joint D (Miyato & Koyama 2018)
+    "bigan_feature_bn_bilinear": Entry(
+        "bigan", ("--variant", "bigan", "--encoder-feature-norm", "batch", "--joint-fusion", "late_bilinear")
+    ),
     # seed 000's z_adv game, without the cycle critic the table chose as z_adv's default
     "ige_gan_z_adv_no_d3": Entry("ige_gan", ("--inversion", "z_adv", "--cycle-critic-weight", "0")),
     "ige_gan_z_adv_ttur": Entry(  # a faster D2
